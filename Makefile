@@ -1,0 +1,31 @@
+# Lodestar — two commands set up a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint clean
+
+$(STAMP): setup.cfg
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Serve the portal on http://127.0.0.1:5000 with the bundled demo catalogue harvested.
+run: $(STAMP)
+	$(BIN)/lodestar serve --demo
+
+## Install everything and run the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Benchmarks (medians of several runs); results go to bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/python -m mypy
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

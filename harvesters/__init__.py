@@ -1,0 +1,26 @@
+"""Harvesters: one module per source kind behind one interface, and a registry by name."""
+
+from __future__ import annotations
+
+import importlib
+
+from harvesters.base import HarvestedDataset, HarvestedResource, Harvester
+
+#: Source kinds, each imported only when a source of that kind is harvested.
+HARVESTERS = {
+    "dcat": "harvesters.dcat:DcatHarvester",
+}
+
+
+def harvester_for(kind: str, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024) -> Harvester:
+    """Instantiate the harvester registered for `kind`."""
+    try:
+        module_name, class_name = HARVESTERS[kind].split(":")
+    except KeyError:
+        raise KeyError(f"unknown source kind {kind!r}; known: {', '.join(sorted(HARVESTERS))}") from None
+    cls = getattr(importlib.import_module(module_name), class_name)
+    harvester: Harvester = cls(timeout=timeout, max_bytes=max_bytes)
+    return harvester
+
+
+__all__ = ["HARVESTERS", "HarvestedDataset", "HarvestedResource", "Harvester", "harvester_for"]

@@ -1,0 +1,110 @@
+"""The DCAT-AP records the portal publishes: one per dataset, and the catalogue itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, XSD
+
+from portal.db import Dataset, Resource
+from vocab.uris import UriScheme
+
+DQV = Namespace("http://www.w3.org/ns/dqv#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+
+
+def _date(value: datetime) -> Literal:
+    return Literal(value.isoformat(), datatype=XSD.dateTime)
+
+
+def published_version(resource: Resource):  # type: ignore[no-untyped-def]
+    """The newest version of a resource that passed validation and was converted, if any."""
+    for version in reversed(resource.versions):
+        if version.valid and version.rdf_path:
+            return version
+    return None
+
+
+def dataset_record(uris: UriScheme, dataset: Dataset) -> Graph:
+    """The DCAT-AP description of one dataset, its distributions and their validation."""
+    graph = Graph()
+    meta = dataset.metadata_json or {}
+    subject = URIRef(uris.dataset(dataset.publisher, dataset.slug))
+    publisher = URIRef(uris.publisher(dataset.publisher))
+    graph.add((subject, RDF.type, DCAT.Dataset))
+    graph.add((subject, DCTERMS.identifier, Literal(dataset.identifier)))
+    graph.add((subject, DCTERMS.title, Literal(dataset.title)))
+    if dataset.description:
+        graph.add((subject, DCTERMS.description, Literal(dataset.description)))
+    graph.add((subject, DCTERMS.publisher, publisher))
+    graph.add((publisher, RDF.type, FOAF.Agent))
+    graph.add((publisher, FOAF.name, Literal(dataset.publisher_name or dataset.publisher)))
+    if meta.get("uri"):
+        graph.add((subject, DCTERMS.source, URIRef(meta["uri"])))
+    for key, predicate in (("licence", DCTERMS.license), ("landing_page", DCAT.landingPage)):
+        if meta.get(key):
+            graph.add((subject, predicate, URIRef(meta[key])))
+    if dataset.frequency:
+        value = dataset.frequency
+        graph.add((subject, DCTERMS.accrualPeriodicity,
+                   URIRef(value) if value.startswith("http") else Literal(value)))
+    for theme in meta.get("themes", []):
+        graph.add((subject, DCAT.theme, URIRef(theme) if theme.startswith("http") else Literal(theme)))
+    for keyword in meta.get("keywords", []):
+        graph.add((subject, DCAT.keyword, Literal(keyword)))
+    if meta.get("issued"):
+        graph.add((subject, DCTERMS.issued, Literal(meta["issued"], datatype=XSD.dateTime)))
+    if dataset.last_content_change is not None:
+        graph.add((subject, DCTERMS.modified, _date(dataset.last_content_change)))
+    if meta.get("contact_email"):
+        contact = URIRef(f"{subject}#contact")
+        graph.add((subject, DCAT.contactPoint, contact))
+        graph.add((contact, RDF.type, VCARD.Kind))
+        graph.add((contact, VCARD.hasEmail, URIRef("mailto:" + meta["contact_email"])))
+    for resource in dataset.resources:
+        _distribution(graph, uris, dataset, resource, subject)
+    return graph
+
+
+def _distribution(graph: Graph, uris: UriScheme, dataset: Dataset, resource: Resource,
+                  dataset_uri: URIRef) -> None:
+    dist = URIRef(uris.distribution(dataset.publisher, dataset.slug, resource.slug))
+    graph.add((dataset_uri, DCAT.distribution, dist))
+    graph.add((dist, RDF.type, DCAT.Distribution))
+    graph.add((dist, DCAT.accessURL, URIRef(resource.url)))
+    graph.add((dist, DCAT.downloadURL, URIRef(resource.url)))
+    if resource.title:
+        graph.add((dist, DCTERMS.title, Literal(resource.title)))
+    if resource.media_type:
+        graph.add((dist, DCAT.mediaType,
+                   URIRef("https://www.iana.org/assignments/media-types/" + resource.media_type)))
+    latest = resource.latest
+    if latest is None:
+        return
+    graph.add((dist, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
+    checksum = BNode()
+    graph.add((dist, URIRef("http://spdx.org/rdf/terms#checksum"), checksum))
+    graph.add((checksum, URIRef("http://spdx.org/rdf/terms#algorithm"),
+               URIRef("http://spdx.org/rdf/terms#checksumAlgorithm_sha256")))
+    graph.add((checksum, URIRef("http://spdx.org/rdf/terms#checksumValue"),
+               Literal(latest.content_hash, datatype=XSD.hexBinary)))
+    if latest.valid is not None:
+        measurement = URIRef(f"{dist}#validation")
+        graph.add((dist, DQV.hasQualityMeasurement, measurement))
+        graph.add((measurement, RDF.type, DQV.QualityMeasurement))
+        graph.add((measurement, DQV.isMeasurementOf, URIRef(uris.portal_term("tableValid"))))
+        graph.add((measurement, DQV.value, Literal(bool(latest.valid))))
+        graph.add((measurement, PROV.generatedAtTime, _date(latest.fetched_at)))
+
+
+def catalogue_record(uris: UriScheme, datasets: Iterable[Dataset], title: str) -> Graph:
+    """The dcat:Catalog that lists every published dataset."""
+    graph = Graph()
+    catalog = URIRef(uris.catalog())
+    graph.add((catalog, RDF.type, DCAT.Catalog))
+    graph.add((catalog, DCTERMS.title, Literal(title)))
+    for dataset in datasets:
+        graph.add((catalog, DCAT.dataset, URIRef(uris.dataset(dataset.publisher, dataset.slug))))
+    return graph

@@ -1,0 +1,239 @@
+"""`lodestar`: thin commands over the pipeline.
+
+Exit codes: 0 ok, 1 data errors, 2 usage/config, 3 source/store unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from portal.errors import PortalError, UsageError
+
+DEMO_SOURCE = "demo"
+
+
+def demo_catalogue_url() -> str:
+    """The file: URL of the bundled demo catalogue."""
+    return (Path(__file__).resolve().parent / "demo" / "catalog.ttl").as_uri()
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--now: not an ISO 8601 date-time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _instance():  # type: ignore[no-untyped-def]
+    from portal.instance import Instance
+
+    return Instance.open()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Open the store as its owner, optionally harvest the demo, and serve the portal."""
+    from portal.web.server import serve
+
+    return serve(host=args.host, port=args.port, demo=args.demo)
+
+
+def cmd_sources_add(args: argparse.Namespace) -> int:
+    """Register a harvest source."""
+    from portal.pipeline import add_source
+
+    instance = _instance()
+    try:
+        add_source(instance, args.name, args.url, args.kind, args.publisher)
+    finally:
+        instance.close()
+    print(f"added source {args.name} ({args.kind}) {args.url}")
+    return 0
+
+
+def cmd_sources_list(args: argparse.Namespace) -> int:
+    """Show registered sources and their last harvest."""
+    from portal.pipeline import list_sources
+
+    instance = _instance()
+    try:
+        sources = list_sources(instance)
+    finally:
+        instance.close()
+    if args.format == "json":
+        print(json.dumps([{
+            "name": s.name, "kind": s.kind, "url": s.url,
+            "last_run": ({"status": s.runs[-1].status, "started_at": s.runs[-1].started_at.isoformat()}
+                         if s.runs else None)} for s in sources], indent=2))
+        return 0
+    for s in sources:
+        last = f"{s.runs[-1].status} at {s.runs[-1].started_at:%Y-%m-%d %H:%M}" if s.runs else "never harvested"
+        print(f"{s.name}\t{s.kind}\t{s.url}\t{last}")
+    return 0
+
+
+def cmd_harvest(args: argparse.Namespace) -> int:
+    """Harvest one source or all of them."""
+    from portal.pipeline import harvest, harvest_all
+
+    if bool(args.name) == bool(args.all):
+        raise UsageError("give a source NAME or --all")
+    instance = _instance()
+    try:
+        outcomes = harvest_all(instance) if args.all else [harvest(instance, args.name)]
+    finally:
+        instance.close()
+    code = 0
+    for outcome in outcomes:
+        print(f"{outcome.source}: {outcome.status}, {outcome.datasets_seen} datasets, "
+              f"{outcome.datasets_changed} changed")
+        for report in outcome.reports:
+            if not report.valid:
+                code = 1
+                print(f"  invalid table {report.subject}: {len(report.errors)} error(s)")
+                for issue in report.errors[:5]:
+                    print(f"    {issue}")
+        for problem in outcome.problems:
+            code = 1
+            print(f"  not harvested: {problem}")
+    return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate a CSV against a Table Schema (bundled name or file) or an inferred one."""
+    from schemas.validation import validate_table
+
+    report, table = validate_table(args.file, args.schema)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        state = "valid" if report.valid else "INVALID"
+        print(f"{args.file}: {state} — {report.stats.get('rows', '?')} rows, "
+              f"{len(report.errors)} error(s), schema {table.schema_source}")
+        for issue in report.issues:
+            print(f"  {issue}")
+    return 0 if report.valid else 1
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Run a SPARQL query against the instance's store and print the answer."""
+    text = sys.stdin.read() if args.sparql == "-" else args.sparql
+    instance = _instance()
+    try:
+        graph_format = args.format if args.format in ("turtle", "ntriples", "rdfxml") else "turtle"
+        bindings_format = args.format if args.format in ("json", "xml", "csv", "tsv") else "json"
+        result = instance.store.query(text, bindings_format=bindings_format, graph_format=graph_format)
+    finally:
+        instance.close()
+    sys.stdout.write(result.body.decode("utf-8"))
+    if not result.body.endswith(b"\n"):
+        sys.stdout.write("\n")
+    return 0
+
+
+def cmd_freshness(args: argparse.Namespace) -> int:
+    """Evaluate every dataset's freshness at an instant (now by default)."""
+    from portal.watch import evaluate_freshness
+
+    now = _parse_now(args.now)
+    instance = _instance()
+    try:
+        outcomes = evaluate_freshness(instance, now)
+    finally:
+        instance.close()
+    if args.format == "json":
+        print(json.dumps([{
+            "dataset": f"{o.publisher}/{o.dataset}", "status": o.result.status, "previous": o.previous,
+            "alert": o.alert, "reason": o.result.reason} for o in outcomes], indent=2))
+    else:
+        print(f"freshness at {now.isoformat()}")
+        for o in outcomes:
+            flag = " (changed)" if o.alert else ""
+            print(f"{o.result.status:<11}{o.publisher}/{o.dataset}{flag} — {o.result.reason}")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print the settings table."""
+    from portal.config import settings_table
+
+    print(settings_table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="lodestar", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the portal")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--demo", action="store_true", help="harvest the bundled demo catalogue into an empty instance")
+    p.set_defaults(func=cmd_serve)
+
+    sources = sub.add_parser("sources", help="manage harvest sources").add_subparsers(
+        dest="action", required=True)
+    p = sources.add_parser("add", help="register a source")
+    p.add_argument("name")
+    p.add_argument("url")
+    p.add_argument("--kind", default="dcat")
+    p.add_argument("--publisher", help="publisher slug for all its datasets")
+    p.set_defaults(func=cmd_sources_add)
+    p = sources.add_parser("list", help="list sources")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_sources_list)
+
+    p = sub.add_parser("harvest", help="harvest a source (or --all)")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--all", action="store_true")
+    p.set_defaults(func=cmd_harvest)
+
+    p = sub.add_parser("validate", help="validate a CSV file")
+    p.add_argument("file")
+    p.add_argument("--schema", help="bundled schema name or Table Schema file")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("query", help="run a SPARQL query ('-' reads it from stdin)")
+    p.add_argument("sparql")
+    p.add_argument("--format", choices=("json", "xml", "csv", "tsv", "turtle", "ntriples", "rdfxml"),
+                   default="json")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("freshness", help="evaluate freshness of every dataset")
+    p.add_argument("--now", help="evaluate at this ISO 8601 instant instead of now")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_freshness)
+
+    p = sub.add_parser("settings", help="print the settings table")
+    p.set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; map errors to the fixed exit codes."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except PortalError as exc:
+        print(f"lodestar: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

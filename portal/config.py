@@ -1,0 +1,126 @@
+"""Settings: one table of `Setting(name, default, help)`, read in layers.
+
+Layers, later winning: built-in defaults → ``config.toml`` in the instance folder →
+``LODESTAR_*`` environment variables → the mapping a caller (a test) passes in.
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portal.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its name, default and what it is for."""
+
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it."""
+        return "LODESTAR_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("instance", "./instance", "Instance folder: triple store, database, downloads, logs."),
+    Setting("base_url", "http://127.0.0.1:5000", "Base of every URI the portal mints; no trailing slash."),
+    Setting("database_url", "", "SQLAlchemy URL of the operational database; empty means a SQLite file "
+            "in the instance folder."),
+    Setting("store", "", "Triple store: empty or 'oxigraph' for the embedded store in the instance folder, "
+            "'oxigraph:PATH' for one elsewhere, or the query URL of a SPARQL 1.1 endpoint "
+            "(http(s)://…; update and graph-store URLs are derived, see store_update_url)."),
+    Setting("store_update_url", "", "SPARQL 1.1 Update URL of a remote store (default: the query URL "
+            "with /query replaced by /update)."),
+    Setting("store_graph_url", "", "SPARQL 1.1 Graph Store Protocol URL of a remote store (default: the "
+            "query URL with /query replaced by /store)."),
+    Setting("http_timeout", 30.0, "Seconds before a harvest download or remote store call gives up."),
+    Setting("max_download_bytes", 200 * 1024 * 1024, "Largest resource file a harvest downloads."),
+    Setting("publisher", "lodestar", "Publisher slug used for datasets whose source names none."),
+    Setting("site_title", "Lodestar", "Title shown on every page of the portal."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one instance."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def instance_path(self) -> Path:
+        """The instance folder, made absolute."""
+        return Path(self.values["instance"]).expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the instance folder."""
+        return self.values["database_url"] or f"sqlite:///{self.instance_path / 'lodestar.db'}"
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    if isinstance(setting.default, bool):
+        return str(raw).lower() in {"1", "true", "yes", "on"}
+    if isinstance(setting.default, (int, float)) and not isinstance(raw, (int, float)):
+        try:
+            return type(setting.default)(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.env}: expected a number, got {raw!r}") from None
+    return raw
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve every setting from defaults, instance file, environment and overrides."""
+    env = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(_BY_NAME)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    instance = overrides.get("instance") or env.get("LODESTAR_INSTANCE") or values["instance"]
+    config_file = Path(instance).expanduser() / "config.toml"
+    if config_file.is_file():
+        try:
+            from_file = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_file}: {exc}") from exc
+        for name, raw in from_file.items():
+            if name not in _BY_NAME:
+                raise ConfigError(f"{config_file}: unknown setting {name!r}")
+            values[name] = _coerce(_BY_NAME[name], raw)
+    for setting in SETTINGS:
+        if setting.env in env:
+            values[setting.name] = _coerce(setting, env[setting.env])
+    for name, raw in overrides.items():
+        values[name] = _coerce(_BY_NAME[name], raw)
+    values["base_url"] = str(values["base_url"]).rstrip("/")
+    if not values["base_url"].startswith(("http://", "https://")):
+        raise ConfigError(f"LODESTAR_BASE_URL must be an http(s) URL, got {values['base_url']!r}")
+    return Settings(values)
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table, for the README and `lodestar settings`."""
+    rows = ["| setting | environment | default | what it is for |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        rows.append(f"| `{s.name}` | `{s.env}` | `{s.default!r}` | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,91 @@
+"""Dataset summaries as plain dicts: what the pages show and their JSON twins serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from portal.catalogue import published_version
+from portal.db import Dataset, Resource
+from portal.errors import NotFoundError
+from portal.instance import Instance
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _freshness(dataset: Dataset) -> dict[str, Any] | None:
+    if not dataset.statuses:
+        return None
+    last = dataset.statuses[-1]
+    return {"status": last.status, "since": _iso(last.evaluated_at), "reason": last.reason,
+            "due_at": _iso(last.due_at), "overdue_at": _iso(last.overdue_at)}
+
+
+def _resource(resource: Resource) -> dict[str, Any]:
+    latest = resource.latest
+    published = published_version(resource)
+    report = latest.report_json if latest is not None else None
+    return {
+        "slug": resource.slug,
+        "title": resource.title,
+        "url": resource.url,
+        "media_type": resource.media_type,
+        "schema": resource.schema_ref,
+        "content_hash": latest.content_hash if latest else None,
+        "size": latest.size if latest else None,
+        "fetched_at": _iso(latest.fetched_at) if latest else None,
+        "checked_at": _iso(latest.checked_at) if latest else None,
+        "valid": latest.valid if latest else None,
+        "validation": report,
+        "published_triples": published.triples if published else 0,
+        "published_version": published.content_hash if published else None,
+    }
+
+
+def _summary(instance: Instance, dataset: Dataset) -> dict[str, Any]:
+    uris = instance.uris
+    return {
+        "publisher": dataset.publisher,
+        "publisher_name": dataset.publisher_name,
+        "slug": dataset.slug,
+        "title": dataset.title,
+        "uri": uris.dataset(dataset.publisher, dataset.slug),
+        "graph": uris.graph(dataset.publisher, dataset.slug),
+        "frequency": dataset.frequency,
+        "last_content_change": _iso(dataset.last_content_change),
+        "triples": dataset.triples,
+        "freshness": _freshness(dataset),
+    }
+
+
+def list_datasets(instance: Instance) -> list[dict[str, Any]]:
+    """Every dataset, ordered by publisher and title."""
+    with instance.session() as session:
+        datasets = session.scalars(select(Dataset).order_by(Dataset.publisher, Dataset.title))
+        return [_summary(instance, d) for d in datasets]
+
+
+def dataset_detail(instance: Instance, publisher: str, slug: str) -> dict[str, Any]:
+    """One dataset with its metadata, resources, validation and freshness."""
+    with instance.session() as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.publisher == publisher, Dataset.slug == slug))
+        if dataset is None:
+            raise NotFoundError(f"no dataset {publisher}/{slug}")
+        detail = _summary(instance, dataset)
+        detail.update({
+            "identifier": dataset.identifier,
+            "description": dataset.description,
+            "metadata": dataset.metadata_json,
+            "claimed_modified": _iso(dataset.claimed_modified),
+            "first_seen": _iso(dataset.first_seen),
+            "last_seen": _iso(dataset.last_seen),
+            "source": dataset.source.name,
+            "resources": [_resource(r) for r in dataset.resources],
+            "freshness_history": [
+                {"status": s.status, "previous": s.previous, "evaluated_at": _iso(s.evaluated_at),
+                 "reason": s.reason} for s in dataset.statuses],
+        })
+        return detail

@@ -1,0 +1,63 @@
+"""The freshness watch: evaluate every dataset at an instant, keep the history, publish it as RDF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF, XSD
+from sqlalchemy import select
+
+from portal.catalogue import DQV
+from portal.db import Dataset, FreshnessStatus
+from portal.freshness import FreshnessResult, evaluate, is_alert_transition
+from portal.instance import Instance
+from vocab.frequencies import normalise_frequency
+
+
+@dataclass(frozen=True)
+class FreshnessOutcome:
+    """One dataset's status at the evaluated instant, and the one before it."""
+
+    publisher: str
+    dataset: str
+    title: str
+    result: FreshnessResult
+    previous: str | None
+
+    @property
+    def alert(self) -> bool:
+        """True when the change of status is one watchdogs are told about."""
+        return is_alert_transition(self.previous, self.result.status)
+
+
+def evaluate_freshness(instance: Instance, now: datetime) -> list[FreshnessOutcome]:
+    """Evaluate all datasets at `now` (from real content changes), record changes, publish the statuses."""
+    if now.tzinfo is None:
+        raise ValueError("`now` must be timezone-aware")
+    outcomes = []
+    with instance.session() as session:
+        for dataset in session.scalars(select(Dataset).order_by(Dataset.publisher, Dataset.slug)):
+            result = evaluate(normalise_frequency(dataset.frequency), dataset.last_content_change, now)
+            last = dataset.statuses[-1] if dataset.statuses else None
+            previous = last.status if last else None
+            if last is None or last.status != result.status:
+                session.add(FreshnessStatus(
+                    dataset=dataset, evaluated_at=now, status=result.status, previous=previous,
+                    due_at=result.due_at, overdue_at=result.overdue_at, reason=result.reason))
+            outcomes.append(FreshnessOutcome(dataset.publisher, dataset.slug, dataset.title, result,
+                                             previous))
+    graph = Graph()
+    measure = URIRef(instance.uris.portal_term("freshness"))
+    for outcome in outcomes:
+        node = BNode()
+        graph.add((URIRef(instance.uris.dataset(outcome.publisher, outcome.dataset)),
+                   DQV.hasQualityMeasurement, node))
+        graph.add((node, RDF.type, DQV.QualityMeasurement))
+        graph.add((node, DQV.isMeasurementOf, measure))
+        graph.add((node, DQV.value, Literal(outcome.result.status)))
+        graph.add((node, PROV.generatedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime)))
+    instance.store.replace_graph(instance.uris.portal_graph("freshness"),
+                                 graph.serialize(format="nt", encoding="utf-8"))
+    return outcomes

@@ -1,0 +1,36 @@
+"""The web portal: a Flask app factory and its blueprints. Only this package imports Flask."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app
+
+from portal.instance import Instance
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance | None = None) -> Flask:
+    """Build the portal app for an instance (opened lazily from settings when not given)."""
+    app = Flask(__name__)
+    app.config.from_mapping(LODESTAR_SETTINGS={}, STORE_TOKEN=None)
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.extensions["lodestar"] = instance
+
+    from portal.web import catalogue, errors, sparql, store_api
+
+    errors.register(app)
+    app.register_blueprint(catalogue.bp)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(store_api.bp)
+    return app
+
+
+def get_instance() -> Instance:
+    """The instance the current app serves, opened on first use."""
+    instance = current_app.extensions.get("lodestar")
+    if instance is None:
+        instance = Instance.open(current_app.config["LODESTAR_SETTINGS"])
+        current_app.extensions["lodestar"] = instance
+    return instance

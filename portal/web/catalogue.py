@@ -1,0 +1,51 @@
+"""Human pages of the catalogue and their machine-readable twins."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template
+
+from portal.listing import dataset_detail, list_datasets
+from portal.web import get_instance
+
+bp = Blueprint("catalogue", __name__)
+
+
+@bp.get("/")
+def home() -> str:
+    """The list of datasets with their freshness."""
+    return render_template("home.html", datasets=list_datasets(get_instance()))
+
+
+@bp.get("/.json")
+@bp.get("/datasets.json")
+def home_json() -> Response:
+    """The list of datasets as JSON."""
+    return jsonify(datasets=list_datasets(get_instance()))
+
+
+@bp.get("/dataset/<publisher>/<slug>")
+def dataset(publisher: str, slug: str) -> str:
+    """One dataset: metadata, resources, validation summary and freshness."""
+    return render_template("dataset.html", d=dataset_detail(get_instance(), publisher, slug))
+
+
+@bp.get("/dataset/<publisher>/<slug>.json")
+def dataset_json(publisher: str, slug: str) -> Response:
+    """The dataset page as JSON."""
+    return jsonify(dataset_detail(get_instance(), publisher, slug))
+
+
+@bp.get("/catalog")
+@bp.get("/catalog.ttl")
+def catalog() -> Response:
+    """The DCAT catalogue with every dataset record, in Turtle."""
+    instance = get_instance()
+    catalog_graph = instance.uris.portal_graph("catalog")
+    result = instance.store.query(f"""
+        PREFIX dcat: <http://www.w3.org/ns/dcat#>
+        CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+          {{ GRAPH <{catalog_graph}> {{ ?s ?p ?o }} }}
+          UNION {{ GRAPH ?g {{ ?s a dcat:Dataset ; ?p ?o }} }}
+          UNION {{ GRAPH ?g {{ ?d a dcat:Dataset ; dcat:distribution ?s . ?s ?p ?o }} }}
+        }}""", graph_format="turtle")
+    return Response(result.body, mimetype="text/turtle")

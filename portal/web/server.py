@@ -1,0 +1,81 @@
+"""`lodestar serve`: own the store, announce the private store endpoint, serve with waitress."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+from portal.config import Settings, load_settings
+from portal.errors import StoreBusyError
+from portal.instance import Instance
+from portal.store import TripleStore
+from portal.store.access import announce_server, embedded_store_path, withdraw_server
+
+log = logging.getLogger(__name__)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _own_store(settings: Settings, wait: float = 120.0) -> TripleStore | None:
+    """Open the embedded store as its owner, waiting for a running command to let go of it."""
+    path = embedded_store_path(settings)
+    if path is None:
+        return None  # a remote endpoint: opened on first use
+    from portal.store.oxigraph import OxigraphStore
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return OxigraphStore(path)
+        except StoreBusyError:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("store busy (a harvest is running?); waiting for it")
+            time.sleep(1.0)
+
+
+def seed_demo(instance: Instance) -> bool:
+    """Register and harvest the bundled demo catalogue when the instance has no source yet."""
+    from portal.cli import DEMO_SOURCE, demo_catalogue_url
+    from portal.pipeline import add_source, harvest, list_sources
+
+    if list_sources(instance):
+        return False
+    add_source(instance, DEMO_SOURCE, demo_catalogue_url(), "dcat")
+    outcome = harvest(instance, DEMO_SOURCE)
+    log.warning("demo catalogue harvested: %d datasets", outcome.datasets_seen)
+    return True
+
+
+def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
+    """Run the portal until interrupted."""
+    from waitress import create_server
+
+    from portal.web import create_app
+
+    settings = load_settings()
+    instance = Instance(settings, store=_own_store(settings))
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        if demo:
+            seed_demo(instance)
+        app = create_app(instance=instance)
+        server = create_server(app, host=host, port=port, threads=8)
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.effective_port}"
+        announcement = announce_server(settings, url)
+        app.config["STORE_TOKEN"] = announcement.token
+        print(f"Lodestar serving {settings.instance_path} on {url}  (Ctrl+C to stop)", flush=True)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            withdraw_server(settings, announcement)
+            server.close()
+    finally:
+        instance.close()
+    return 0

@@ -1,0 +1,41 @@
+"""Turning a resource's declared schema reference (`dct:conformsTo`) into a Table Schema."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harvesters.fetch import read_bytes
+from portal.errors import DataError, SourceError
+
+#: Prefix of the IRIs that name a schema bundled with Lodestar, e.g. ``urn:lodestar:schema:street-trees``.
+BUNDLED_PREFIX = "urn:lodestar:schema:"
+
+
+def resolve_schema_ref(ref: str | None, *, timeout: float = 30.0) -> dict[str, Any] | None:
+    """A bundled schema IRI, or the URL of a Table Schema JSON document, → descriptor; None → None.
+
+    A reference that names no Table Schema (a standard's landing page, say) gives None, so the
+    table is validated against an inferred schema instead.
+    """
+    from schemas.loader import load_schema
+
+    if not ref:
+        return None
+    if ref.startswith(BUNDLED_PREFIX):
+        return load_schema(ref.removeprefix(BUNDLED_PREFIX))
+    if not ref.lower().split("?")[0].endswith(".json"):
+        return None
+    try:
+        data, _ = read_bytes(ref, timeout=timeout, max_bytes=5 * 1024 * 1024)
+    except SourceError as exc:
+        raise SourceError(f"schema {ref}: {exc}") from exc
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "schema.json"
+        path.write_bytes(data)
+        try:
+            return load_schema(path)
+        except DataError as exc:
+            raise DataError(f"schema {ref}: {exc}") from exc

@@ -102,21 +102,35 @@ def _date(graph: Graph, subject: Node, predicate: URIRef) -> datetime | None:
     return None
 
 
+def _duration(graph: Graph, node: Node) -> str | None:
+    """A time:DurationDescription (time:years 1.0 …) as an ISO 8601 duration, if `node` is one."""
+    def amount(unit: str) -> str | None:
+        value = graph.value(node, URIRef(TIME + unit))
+        if value is None:
+            return None
+        number = float(value)
+        return str(int(number)) if number.is_integer() else str(number)
+
+    date_part = "".join(f"{a}{letter}" for unit, letter in
+                        (("years", "Y"), ("months", "M"), ("weeks", "W"), ("days", "D"))
+                        if (a := amount(unit)) is not None)
+    hours = amount("hours")
+    if not date_part and hours is None:
+        return None
+    return "P" + date_part + (f"T{hours}H" if hours is not None else "")
+
+
 def _frequency(graph: Graph, subject: Node) -> str | None:
-    """dct:accrualPeriodicity as a string: an IRI, a literal, or a time:DurationDescription as ISO 8601."""
+    """dct:accrualPeriodicity as a string: an IRI, a literal, or a described duration as ISO 8601."""
     for value in graph.objects(subject, DCTERMS.accrualPeriodicity):
-        if isinstance(value, URIRef):
-            return str(value)
         if isinstance(value, Literal):
             return str(value)
-        parts = []
-        for unit, letter in (("years", "Y"), ("months", "M"), ("weeks", "W"), ("days", "D")):
-            amount = graph.value(value, URIRef(TIME + unit))
-            if amount is not None:
-                parts.append(f"{amount}{letter}")
-        hours = graph.value(value, URIRef(TIME + "hours"))
-        if parts or hours is not None:
-            return "P" + "".join(parts) + (f"T{hours}H" if hours is not None else "")
+        # A dct:Frequency node may carry its duration directly or through rdf:value.
+        for node in (value, graph.value(value, RDF.value)):
+            if node is not None and (duration := _duration(graph, node)):
+                return duration
+        if isinstance(value, URIRef):
+            return str(value)
     return None
 
 
@@ -133,8 +147,10 @@ def _agent_name(graph: Graph, agent: Node | None) -> str:
 
 
 def _distribution(graph: Graph, dist: Node) -> HarvestedResource | None:
-    url = _iri(graph, dist, DCAT.downloadURL) or _iri(graph, dist, DCAT.accessURL)
-    if url is None:
+    # Some catalogues (datos.gob.es) give the URL as a string literal rather than an IRI.
+    url = (_iri(graph, dist, DCAT.downloadURL) or _text(graph, dist, DCAT.downloadURL)
+           or _iri(graph, dist, DCAT.accessURL) or _text(graph, dist, DCAT.accessURL))
+    if not url:
         return None
     media_type = _iri(graph, dist, DCAT.mediaType) or _text(graph, dist, DCAT.mediaType)
     if media_type.startswith("http"):

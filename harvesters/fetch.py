@@ -52,8 +52,8 @@ def read_bytes(url: str, *, timeout: float, max_bytes: int) -> tuple[bytes, str]
 
 
 def fetch(url: str, dest_dir: Path, *, timeout: float, max_bytes: int,
-          etag: str | None = None, last_modified: str | None = None) -> Fetched:
-    """Download `url` into `dest_dir`, hashing while streaming; honours ETag/Last-Modified."""
+          etag: str | None = None) -> Fetched:
+    """Download `url` into `dest_dir`, hashing while streaming; a known ETag makes it conditional."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     scheme = urlparse(url).scheme.lower()
     if scheme == "file":
@@ -61,17 +61,18 @@ def fetch(url: str, dest_dir: Path, *, timeout: float, max_bytes: int,
     if scheme not in ("http", "https"):
         raise SourceError(f"{url}: unsupported URL scheme {scheme!r} (use http, https or file)")
     headers = {"User-Agent": USER_AGENT}
+    # Only the ETag makes the GET conditional. Last-Modified has one-second resolution (a file
+    # rewritten within the second of the previous fetch would look unchanged) and is the
+    # server's claim; without an ETag the content is downloaded and its hash decides.
     if etag:
         headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
     try:
         response = requests.get(url, headers=headers, timeout=timeout, stream=True)
     except requests.RequestException as exc:
         raise SourceUnavailableError(f"{url}: {exc}") from exc
     with response:
         if response.status_code == 304:
-            return Fetched(url, None, None, 0, "", etag, last_modified)
+            return Fetched(url, None, None, 0, "", etag)
         if response.status_code >= 400:
             raise SourceUnavailableError(f"{url}: HTTP {response.status_code}")
         declared = response.headers.get("Content-Length")

@@ -146,7 +146,9 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     now = _parse_now(args.now)
     instance = _instance()
     try:
-        outcomes = evaluate_freshness(instance, now)
+        # An evaluation at a chosen instant is a what-if: it must not write a history that
+        # later real evaluations would contradict (and so raise false alerts).
+        outcomes = evaluate_freshness(instance, now, record=args.now is None or args.record)
     finally:
         instance.close()
     if args.format == "json":
@@ -211,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("freshness", help="evaluate freshness of every dataset")
-    p.add_argument("--now", help="evaluate at this ISO 8601 instant instead of now")
+    p.add_argument("--now", help="evaluate at this ISO 8601 instant instead of now (not recorded)")
+    p.add_argument("--record", action="store_true", help="record an evaluation made with --now")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_freshness)
 

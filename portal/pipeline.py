@@ -212,15 +212,15 @@ def _refresh_resource(instance: Instance, resource: Resource, harvested: Harvest
     latest = resource.latest
     fetched = fetch(harvested.url, instance.downloads, timeout=float(instance.settings.http_timeout),
                     max_bytes=int(instance.settings.max_download_bytes),
-                    etag=latest.etag if latest else None,
-                    last_modified=latest.last_modified if latest else None)
+                    etag=latest.etag if latest else None)
     if latest is not None and (fetched.not_modified or fetched.sha256 == latest.content_hash):
         latest.checked_at = now
         return False
     assert fetched.path is not None and fetched.sha256 is not None
-    version = ResourceVersion(resource=resource, url=harvested.url, content_hash=fetched.sha256,
-                              size=fetched.size, fetched_at=now, checked_at=now, etag=fetched.etag,
+    version = ResourceVersion(url=harvested.url, content_hash=fetched.sha256, size=fetched.size,
+                              fetched_at=now, checked_at=now, etag=fetched.etag,
                               last_modified=fetched.last_modified)
+    resource.versions.append(version)
     if _is_table(resource, fetched.path, fetched.media_type):
         _upgrade_table(instance, resource, version, fetched.path, outcome)
     return True

@@ -32,8 +32,12 @@ class FreshnessOutcome:
         return is_alert_transition(self.previous, self.result.status)
 
 
-def evaluate_freshness(instance: Instance, now: datetime) -> list[FreshnessOutcome]:
-    """Evaluate all datasets at `now` (from real content changes), record changes, publish the statuses."""
+def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True) -> list[FreshnessOutcome]:
+    """Evaluate all datasets at `now` from their real content changes.
+
+    With `record`, status changes enter the history and the statuses are published as RDF;
+    without it the evaluation is a what-if that leaves no trace (``lodestar freshness --now``).
+    """
     if now.tzinfo is None:
         raise ValueError("`now` must be timezone-aware")
     outcomes = []
@@ -42,12 +46,19 @@ def evaluate_freshness(instance: Instance, now: datetime) -> list[FreshnessOutco
             result = evaluate(normalise_frequency(dataset.frequency), dataset.last_content_change, now)
             last = dataset.statuses[-1] if dataset.statuses else None
             previous = last.status if last else None
-            if last is None or last.status != result.status:
+            if record and (last is None or last.status != result.status):
                 session.add(FreshnessStatus(
                     dataset=dataset, evaluated_at=now, status=result.status, previous=previous,
                     due_at=result.due_at, overdue_at=result.overdue_at, reason=result.reason))
             outcomes.append(FreshnessOutcome(dataset.publisher, dataset.slug, dataset.title, result,
                                              previous))
+    if record:
+        publish_freshness(instance, outcomes, now)
+    return outcomes
+
+
+def publish_freshness(instance: Instance, outcomes: list[FreshnessOutcome], now: datetime) -> None:
+    """Replace the freshness graph with one DQV measurement per dataset."""
     graph = Graph()
     measure = URIRef(instance.uris.portal_term("freshness"))
     for outcome in outcomes:
@@ -60,4 +71,3 @@ def evaluate_freshness(instance: Instance, now: datetime) -> list[FreshnessOutco
         graph.add((node, PROV.generatedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime)))
     instance.store.replace_graph(instance.uris.portal_graph("freshness"),
                                  graph.serialize(format="nt", encoding="utf-8"))
-    return outcomes

@@ -23,6 +23,24 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DEMO = REPO / "portal" / "demo"
 BASE_URL = "http://lodestar.test"
+TOILETS = DEMO / "files" / "lambeth-community-toilets.csv"
+
+#: A one-dataset DCAT catalogue written for the tests; its table is the real Lambeth file.
+LAMBETH_CATALOGUE = """
+@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+<> a dcat:Catalog ; dcat:dataset <https://lambeth.example/dataset/toilets> .
+<https://lambeth.example/dataset/toilets> a dcat:Dataset ;
+  dct:identifier "community-toilets" ;
+  dct:title "{title}"@en ;
+  dct:publisher [ a foaf:Agent ; dct:identifier "lambeth" ; foaf:name "London Borough of Lambeth" ] ;
+  dct:accrualPeriodicity <http://publications.europa.eu/resource/authority/frequency/MONTHLY> ;
+  dcat:distribution [ a dcat:Distribution ;
+    dcat:downloadURL <toilets.csv> ;
+    dcat:mediaType <https://www.iana.org/assignments/media-types/text/csv> ;
+    dct:conformsTo <urn:lodestar:schema:public-toilets> ] .
+"""
 
 
 def free_port() -> int:
@@ -101,3 +119,16 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def source(instance: Instance, file_server: tuple[str, Path]) -> Path:
+    """A DCAT source named `lambeth` served over HTTP; returns the folder it serves."""
+    from portal.pipeline import add_source
+
+    url, root = file_server
+    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Community toilets"),
+                                      encoding="utf-8")
+    shutil.copyfile(TOILETS, root / "toilets.csv")
+    add_source(instance, "lambeth", f"{url}/catalog.ttl")
+    return root

@@ -1,0 +1,75 @@
+"""The `lodestar` command: exit codes and located messages, run in-process on a fresh instance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from portal.cli import main
+from tests.conftest import TOILETS
+
+
+@pytest.fixture(autouse=True)
+def instance_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("LODESTAR_STORE", "LODESTAR_DATABASE_URL", "LODESTAR_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LODESTAR_INSTANCE", str(tmp_path / "instance"))
+    return tmp_path / "instance"
+
+
+def test_validate_a_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(TOILETS), "--schema", "public-toilets"]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_validate_reports_located_errors_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "toilets.csv"
+    lines = TOILETS.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(",531767,", ",east-ish,")  # file row 3 (data row 2): X is an integer column
+    bad.write_text("".join(lines), encoding="utf-8")
+    assert "east-ish" in bad.read_text(encoding="utf-8")
+    assert main(["validate", str(bad), "--schema", "public-toilets", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    [error] = [i for i in report["issues"] if i["severity"] == "error"]
+    assert error["location"] == {"file": str(bad), "row": 3, "field": "X"}
+    assert error["code"] == "table/type-error"
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["harvest"]) == 2
+    assert main(["harvest", "nowhere"]) == 2
+    assert "no source named 'nowhere'" in capsys.readouterr().err
+    assert main(["freshness", "--now", "yesterday"]) == 2
+    assert main(["sources", "add", "Not A Slug", "http://127.0.0.1:1/"]) == 2
+
+
+def test_unreachable_source_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import free_port
+
+    assert main(["sources", "add", "gone", f"http://127.0.0.1:{free_port()}/catalog.ttl"]) == 0
+    assert main(["harvest", "gone"]) == 3
+    assert "127.0.0.1" in capsys.readouterr().err
+
+
+def test_sources_query_and_freshness(file_server: tuple[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from tests.conftest import LAMBETH_CATALOGUE
+
+    url, root = file_server
+    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
+    shutil.copyfile(TOILETS, root / "toilets.csv")
+    assert main(["sources", "add", "lambeth", f"{url}/catalog.ttl"]) == 0
+    assert main(["harvest", "--all"]) == 0
+    assert main(["sources", "list"]) == 0
+    assert "lambeth\tdcat" in capsys.readouterr().out
+    assert main(["query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "tsv"]) == 0
+    assert int(capsys.readouterr().out.split()[1].split("^^")[0].strip('"')) > 100
+    assert main(["freshness", "--now", "2999-01-01T00:00:00Z", "--format", "json"]) == 0
+    [what_if] = json.loads(capsys.readouterr().out)
+    assert what_if["status"] == "delinquent"
+    assert main(["freshness", "--format", "json"]) == 0  # a what-if left no trace: still fresh
+    [now] = json.loads(capsys.readouterr().out)
+    assert (now["status"], now["previous"]) == ("fresh", "fresh")

@@ -1,0 +1,166 @@
+"""End to end, as a newcomer and a data officer would run it: `lodestar serve --demo` in its own
+process, the portal and `/sparql` over HTTP, and CLI commands run while the portal serves."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import rdflib
+import requests
+from rdflib.namespace import DCAT, DCTERMS
+
+from tests.conftest import DEMO, free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Portal:
+    """A running `lodestar serve --demo` and the environment of its instance."""
+
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "portal.cli", *args], env=self.env,
+                              capture_output=True, text=True, timeout=600)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LODESTAR_")}
+    env.update(LODESTAR_INSTANCE=str(tmp_path_factory.mktemp("e2e") / "instance"), LODESTAR_BASE_URL=url)
+    log = (tmp_path_factory.getbasetemp() / "serve.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "portal.cli", "serve", "--demo", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    running = Portal(url, env, process)
+    try:
+        wait_for(f"{url}/-/health", timeout=600)
+        yield running
+    finally:
+        running.stop()
+        log.close()
+
+
+def demo_titles() -> dict[str, str]:
+    graph = rdflib.Graph().parse(DEMO / "catalog.ttl")
+    return {str(graph.value(d, DCTERMS.identifier)): str(graph.value(d, DCTERMS.title))
+            for d in graph.subjects(rdflib.RDF.type, DCAT.Dataset)}
+
+
+def toilet_rows() -> list[dict[str, str]]:
+    with (DEMO / "files" / "lambeth-community-toilets.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def toilet_names() -> set[str]:
+    return {row["NAME"] for row in toilet_rows()}
+
+
+def sparql(portal: Portal, query: str, accept: str = "application/sparql-results+json") -> requests.Response:
+    response = requests.post(f"{portal.url}/sparql", data={"query": query}, headers={"Accept": accept},
+                             timeout=60)
+    return response
+
+
+def test_home_lists_every_demo_dataset(portal: Portal) -> None:
+    listed = requests.get(f"{portal.url}/datasets.json", timeout=30).json()["datasets"]
+    titles = demo_titles()
+    assert sorted(d["title"] for d in listed) == sorted(titles.values())
+    page = requests.get(portal.url + "/", timeout=30)
+    assert page.status_code == 200
+    for title in titles.values():
+        assert title.replace("&", "&amp;") in page.text
+
+
+def test_validation_report_is_on_the_dataset_page(portal: Portal) -> None:
+    detail = requests.get(f"{portal.url}/dataset/lambeth/community-toilets.json", timeout=30).json()
+    [resource] = detail["resources"]
+    report = resource["validation"]
+    assert report["valid"] is True
+    assert report["stats"]["rows"] == len(toilet_rows())
+    assert report["stats"]["schema_source"].startswith("given")
+    assert resource["published_triples"] > 0
+    html = requests.get(f"{portal.url}/dataset/lambeth/community-toilets", timeout=30).text
+    assert "valid" in html and detail["graph"] in html
+
+
+def test_sparql_returns_the_rows_of_a_demo_dataset(portal: Portal) -> None:
+    base = portal.url
+    query = f"""SELECT ?name WHERE {{ GRAPH <{base}/graph/lambeth/community-toilets> {{
+        ?row a <{base}/def/lambeth/community-toilets/Row> ;
+             <{base}/def/lambeth/community-toilets/name> ?name }} }}"""
+    response = sparql(portal, query)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/sparql-results+json")
+    names = [b["name"]["value"] for b in response.json()["results"]["bindings"]]
+    assert sorted(names) == sorted(row["NAME"] for row in toilet_rows())  # one row each, none lost
+    as_csv = requests.get(f"{base}/sparql", params={"query": query}, headers={"Accept": "text/csv"}, timeout=30)
+    assert as_csv.headers["Content-Type"].startswith("text/csv")
+    assert set(as_csv.text.splitlines()[1:]) == {n if "," not in n else f'"{n}"' for n in toilet_names()}
+
+
+def test_sparql_construct_answers_turtle(portal: Portal) -> None:
+    response = sparql(portal, f"CONSTRUCT {{ ?d ?p ?o }} WHERE {{ ?d a <{DCAT}Dataset> ; ?p ?o }}",
+                      accept="text/turtle")
+    assert response.headers["Content-Type"].startswith("text/turtle")
+    graph = rdflib.Graph().parse(data=response.text, format="turtle")
+    assert len(set(graph.subjects(rdflib.RDF.type, DCAT.Dataset))) == len(demo_titles())
+
+
+def test_sparql_refuses_federation_with_a_json_error(portal: Portal) -> None:
+    response = sparql(portal, "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "portal/usage"
+
+
+def test_cli_commands_work_while_the_portal_serves(portal: Portal) -> None:
+    harvested = portal.cli("harvest", "demo")
+    assert "lock" not in harvested.stderr.lower()
+    assert harvested.returncode in (0, 1), harvested.stderr  # 1 only if a demo table is invalid
+    assert "demo: " in harvested.stdout and "0 changed" in harvested.stdout  # nothing changed since --demo
+    listed = portal.cli("sources", "list", "--format", "json")
+    assert listed.returncode == 0
+    assert json.loads(listed.stdout)[0]["name"] == "demo"
+    queried = portal.cli("query", f"ASK {{ GRAPH <{portal.url}/graph/lambeth/community-toilets> {{ ?s ?p ?o }} }}")
+    assert queried.returncode == 0, queried.stderr
+    assert json.loads(queried.stdout)["boolean"] is True
+
+
+def test_freshness_at_two_instants(portal: Portal) -> None:
+    detail = requests.get(f"{portal.url}/dataset/chicago/building-permits-tower-cranes.json", timeout=30).json()
+    changed = datetime.fromisoformat(detail["last_content_change"])
+    statuses = {}
+    for label, offset in (("soon", timedelta(hours=1)), ("late", timedelta(days=5))):
+        result = portal.cli("freshness", "--now", (changed + offset).isoformat(), "--format", "json")
+        assert result.returncode == 0, result.stderr
+        statuses[label] = {d["dataset"]: d["status"] for d in json.loads(result.stdout)}
+    # Chicago permits are declared daily: fresh after an hour, delinquent (≥ 3 days) after five.
+    assert statuses["soon"]["chicago/building-permits-tower-cranes"] == "fresh"
+    assert statuses["late"]["chicago/building-permits-tower-cranes"] == "delinquent"
+    # Köln's defibrillators are updated irregularly: exempt at both instants.
+    assert statuses["soon"]["koeln/aed-standorte"] == statuses["late"]["koeln/aed-standorte"] == "exempt"
+
+
+def test_cli_reaches_the_store_directly_once_the_portal_stops(portal: Portal) -> None:
+    portal.stop()
+    queried = portal.cli("query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "csv")
+    assert queried.returncode == 0, queried.stderr
+    assert int(queried.stdout.split()[1]) > 1000

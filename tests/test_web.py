@@ -1,0 +1,123 @@
+"""The portal through Flask's test client, over a real instance harvested from loopback HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.instance import Instance
+from portal.pipeline import harvest
+from portal.web import create_app
+from tests.conftest import BASE_URL
+
+GRAPH = f"{BASE_URL}/graph/lambeth/community-toilets"
+
+
+@pytest.fixture
+def app(instance: Instance, source: Path) -> Flask:
+    harvest(instance, "lambeth")
+    return create_app({"TESTING": True, "STORE_TOKEN": "t0ken"}, instance=instance)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_home_and_its_json_twin(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and b"Community toilets" in page.data
+    [dataset] = client.get("/datasets.json").get_json()["datasets"]
+    assert (dataset["publisher"], dataset["slug"]) == ("lambeth", "community-toilets")
+    assert dataset["freshness"]["status"] == "fresh"
+
+
+def test_dataset_page_and_its_json_twin(client: FlaskClient) -> None:
+    detail = client.get("/dataset/lambeth/community-toilets.json").get_json()
+    assert detail["graph"] == GRAPH
+    assert detail["resources"][0]["validation"]["valid"] is True
+    page = client.get("/dataset/lambeth/community-toilets")
+    assert page.status_code == 200
+    assert GRAPH.encode() in page.data and b"valid" in page.data
+
+
+def test_one_error_shape_for_json_endpoints(client: FlaskClient) -> None:
+    for path in ("/dataset/nobody/nothing.json", "/sparql?query=SELEC"):
+        response = client.get(path)
+        body = response.get_json()
+        assert set(body) == {"error"}
+        assert set(body["error"]) == {"status", "code", "message"}
+        assert body["error"]["status"] == response.status_code
+    assert client.get("/dataset/nobody/nothing.json").status_code == 404
+    assert client.get("/sparql?query=SELEC").status_code == 400
+
+
+def test_missing_page_is_html_for_browsers(client: FlaskClient) -> None:
+    response = client.get("/dataset/nobody/nothing", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and b"no dataset nobody/nothing" in response.data
+
+
+@pytest.mark.parametrize("accept, media_type", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"),
+    ("text/tab-separated-values", "text/tab-separated-values"),
+    ("*/*", "application/sparql-results+json"),
+])
+def test_sparql_select_formats(client: FlaskClient, accept: str, media_type: str) -> None:
+    response = client.get("/sparql", query_string={"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1"},
+                          headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_sparql_post_forms(client: FlaskClient) -> None:
+    query = f"ASK {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}"
+    direct = client.post("/sparql", data=query, content_type="application/sparql-query")
+    form = client.post("/sparql", data={"query": query})
+    assert direct.get_json()["boolean"] is True and form.get_json()["boolean"] is True
+    wrong = client.post("/sparql", data=query, content_type="text/plain")
+    assert wrong.status_code == 400
+
+
+def test_sparql_construct_formats(client: FlaskClient) -> None:
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 3"
+    assert client.get("/sparql", query_string={"query": query}).mimetype == "text/turtle"
+    nt = client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/n-triples"})
+    assert nt.mimetype == "application/n-triples" and nt.data.count(b" .\n") == 3
+
+
+def test_sparql_without_query_shows_the_form_to_people(client: FlaskClient) -> None:
+    assert b"<form" in client.get("/sparql", headers={"Accept": "text/html"}).data
+    assert client.get("/sparql", headers={"Accept": "application/json"}).status_code == 400
+
+
+def test_catalogue_lists_the_dataset(client: FlaskClient) -> None:
+    import rdflib
+    from rdflib.namespace import DCAT
+
+    response = client.get("/catalog")
+    graph = rdflib.Graph().parse(data=response.data, format="turtle")
+    dataset = rdflib.URIRef(f"{BASE_URL}/dataset/lambeth/community-toilets")
+    assert (rdflib.URIRef(f"{BASE_URL}/catalog"), DCAT.dataset, dataset) in graph
+    assert (dataset, rdflib.RDF.type, DCAT.Dataset) in graph
+    assert len(list(graph.objects(dataset, DCAT.distribution))) == 1
+
+
+def test_private_store_endpoint_needs_the_token(client: FlaskClient) -> None:
+    assert client.get("/-/health").status_code == 200
+    query = "ASK { ?s ?p ?o }"
+    assert client.post("/-/store/query", data=query).status_code == 403
+    assert client.post("/-/store/query", data=query, headers={"Authorization": "Bearer wrong"}).status_code == 403
+    ok = client.post("/-/store/query", data=query, headers={"Authorization": "Bearer t0ken"})
+    assert ok.status_code == 200 and ok.get_json()["boolean"] is True
+
+
+def test_private_store_endpoint_is_closed_without_a_token(instance: Instance) -> None:
+    app = create_app({"TESTING": True}, instance=instance)
+    assert app.test_client().post("/-/store/update", data="DROP ALL",
+                                  headers={"Authorization": "Bearer "}).status_code == 403

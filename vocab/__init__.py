@@ -1,0 +1,1 @@
+"""Vocabularies, URI minting and the CSV → RDF upgrade step (namespaces, uris, csv2rdf, frequencies)."""

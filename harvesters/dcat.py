@@ -7,16 +7,15 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from harvesters.base import HarvestedDataset, HarvestedResource
 from harvesters.fetch import read_bytes
 from portal.errors import SourceError
+from vocab.namespaces import DCAT, DCTERMS, FOAF, RDF, SKOS, VCARD, XSD
 
 TIME = "http://www.w3.org/2006/time#"
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 
 _FORMATS = {
     "text/turtle": "turtle", "application/x-turtle": "turtle", "application/rdf+xml": "xml",
@@ -108,7 +107,7 @@ def _duration(graph: Graph, node: Node) -> str | None:
         value = graph.value(node, URIRef(TIME + unit))
         if value is None:
             return None
-        number = float(value)
+        number = float(str(value))
         return str(int(number)) if number.is_integer() else str(number)
 
     date_part = "".join(f"{a}{letter}" for unit, letter in

@@ -5,21 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, XSD
+from rdflib import BNode, Graph, Literal, URIRef
 
-from portal.db import Dataset, Resource
+from portal.db import Dataset, Resource, ResourceVersion
+from vocab.namespaces import DCAT, DCTERMS, DQV, FOAF, PROV, RDF, SPDX, VCARD, XSD
 from vocab.uris import UriScheme
-
-DQV = Namespace("http://www.w3.org/ns/dqv#")
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 
 
 def _date(value: datetime) -> Literal:
     return Literal(value.isoformat(), datatype=XSD.dateTime)
 
 
-def published_version(resource: Resource):  # type: ignore[no-untyped-def]
+def published_version(resource: Resource) -> ResourceVersion | None:
     """The newest version of a resource that passed validation and was converted, if any."""
     for version in reversed(resource.versions):
         if version.valid and version.rdf_path:
@@ -85,11 +82,10 @@ def _distribution(graph: Graph, uris: UriScheme, dataset: Dataset, resource: Res
         return
     graph.add((dist, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
     checksum = BNode()
-    graph.add((dist, URIRef("http://spdx.org/rdf/terms#checksum"), checksum))
-    graph.add((checksum, URIRef("http://spdx.org/rdf/terms#algorithm"),
-               URIRef("http://spdx.org/rdf/terms#checksumAlgorithm_sha256")))
-    graph.add((checksum, URIRef("http://spdx.org/rdf/terms#checksumValue"),
-               Literal(latest.content_hash, datatype=XSD.hexBinary)))
+    graph.add((dist, SPDX.checksum, checksum))
+    graph.add((checksum, RDF.type, SPDX.Checksum))
+    graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+    graph.add((checksum, SPDX.checksumValue, Literal(latest.content_hash, datatype=XSD.hexBinary)))
     if latest.valid is not None:
         measurement = URIRef(f"{dist}#validation")
         graph.add((dist, DQV.hasQualityMeasurement, measurement))

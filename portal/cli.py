@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from portal.errors import PortalError, UsageError
+from portal.instance import Instance
 
 DEMO_SOURCE = "demo"
 
@@ -33,8 +34,7 @@ def _parse_now(text: str | None) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _instance():  # type: ignore[no-untyped-def]
-    from portal.instance import Instance
+def _instance() -> Instance:
 
     return Instance.open()
 

@@ -82,7 +82,7 @@ def harvest(instance: Instance, name: str, *, now: datetime | None = None) -> Ha
             raise NotFoundError(f"no source named {name!r} (see `lodestar sources list`)")
         run = HarvestRun(source=source, started_at=now)
         session.add(run)
-        session.flush()
+        session.commit()  # the run is on record even if every dataset fails
         outcome = HarvestOutcome(source=name, run_id=run.id, status="running")
         harvester = harvester_for(source.kind, timeout=float(instance.settings.http_timeout),
                                   max_bytes=int(instance.settings.max_download_bytes))
@@ -102,8 +102,6 @@ def harvest(instance: Instance, name: str, *, now: datetime | None = None) -> Ha
                 session.rollback()
                 outcome.problems.append(f"{record.identifier}: {exc}")
                 log.warning("dataset %s not harvested: %s", record.identifier, exc)
-        run = session.get(HarvestRun, outcome.run_id)
-        assert run is not None
         outcome.status = "partial" if outcome.problems else "ok"
         run.status, run.finished_at = outcome.status, utcnow()
         run.datasets_seen, run.datasets_changed = outcome.datasets_seen, outcome.datasets_changed

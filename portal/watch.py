@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, XSD
 from sqlalchemy import select
 
-from portal.catalogue import DQV
 from portal.db import Dataset, FreshnessStatus
 from portal.freshness import FreshnessResult, evaluate, is_alert_transition
 from portal.instance import Instance
 from vocab.frequencies import normalise_frequency
+from vocab.namespaces import DQV, PROV, RDF, XSD
 
 
 @dataclass(frozen=True)

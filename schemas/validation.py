@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from frictionless import Detector, Dialect, FrictionlessException, Schema, formats, system
+from frictionless import (
+    Detector,
+    Dialect,
+    FrictionlessException,
+    Schema,
+    formats,
+    system,
+)
 from frictionless.helpers import is_safe_path
 from frictionless.resources import TableResource
 

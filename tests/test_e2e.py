@@ -11,16 +11,16 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import rdflib
 import requests
-from rdflib.namespace import DCAT, DCTERMS
+from rdflib.namespace import DCTERMS
 
 from tests.conftest import DEMO, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")  # a plain Namespace: pytest probes module attributes
 
 
 @dataclass

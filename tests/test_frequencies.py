@@ -11,7 +11,12 @@ import pytest
 import rdflib
 from rdflib.namespace import SKOS
 
-from vocab.frequencies import EU_FREQUENCY_BASE, FREQUENCIES, Frequency, normalise_frequency
+from vocab.frequencies import (
+    EU_FREQUENCY_BASE,
+    FREQUENCIES,
+    Frequency,
+    normalise_frequency,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SKOS_FILE = SHARED / "vocabularies" / "frequency" / "frequencies-skos-ap-act.rdf"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from portal.errors import StoreBusyError, StoreError, UsageError
-from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, QueryResult
+from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, QueryKind, QueryResult
 
 _BINDINGS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -61,7 +61,7 @@ class OxigraphStore:
         if isinstance(answer, ox.QueryTriples):
             return QueryResult("graph", answer.serialize(format=_GRAPHS[graph_format]) or b"",
                                GRAPH_FORMATS[graph_format])
-        kind = "boolean" if isinstance(answer, ox.QueryBoolean) else "bindings"
+        kind: QueryKind = "boolean" if isinstance(answer, ox.QueryBoolean) else "bindings"
         body = answer.serialize(format=_BINDINGS[bindings_format]) or b""
         return QueryResult(kind, body, BINDINGS_FORMATS[bindings_format])
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from portal.errors import PortalError
@@ -17,7 +18,7 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def error_response(status: int, code: str, message: str) -> Response | tuple[str, int]:
+def error_response(status: int, code: str, message: str) -> ResponseReturnValue:
     """`{"error": {"status", "code", "message"}}` for machines, a page for people."""
     if wants_json():
         response = jsonify(error={"status": status, "code": code, "message": message})
@@ -30,10 +31,10 @@ def register(app: Flask) -> None:
     """Install the handlers on the app."""
 
     @app.errorhandler(PortalError)
-    def portal_error(exc: PortalError):  # type: ignore[no-untyped-def]
+    def portal_error(exc: PortalError) -> ResponseReturnValue:
         return error_response(exc.http_status, exc.code, str(exc))
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         return error_response(status, f"http/{status}", exc.description or exc.name)

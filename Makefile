@@ -16,8 +16,9 @@ $(STAMP): setup.cfg
 run: $(STAMP)
 	$(BIN)/lodestar serve --demo
 
-## Install everything and run the whole test suite.
+## Install everything, check types, and run the whole test suite.
 test: $(STAMP)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 ## Benchmarks (medians of several runs); results go to bench/RESULTS.md.

@@ -10,10 +10,16 @@ from portal.catalogue import published_version
 from portal.db import Dataset, Resource
 from portal.errors import NotFoundError
 from portal.instance import Instance
+from vocab.frequencies import normalise_frequency
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _frequency_label(declared: str | None) -> str | None:
+    frequency = normalise_frequency(declared)
+    return frequency.label if frequency is not None else None
 
 
 def _freshness(dataset: Dataset) -> dict[str, Any] | None:
@@ -55,6 +61,7 @@ def _summary(instance: Instance, dataset: Dataset) -> dict[str, Any]:
         "uri": uris.dataset(dataset.publisher, dataset.slug),
         "graph": uris.graph(dataset.publisher, dataset.slug),
         "frequency": dataset.frequency,
+        "frequency_label": _frequency_label(dataset.frequency),
         "last_content_change": _iso(dataset.last_content_change),
         "triples": dataset.triples,
         "freshness": _freshness(dataset),

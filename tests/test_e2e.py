@@ -159,6 +159,12 @@ def test_freshness_at_two_instants(portal: Portal) -> None:
     assert statuses["soon"]["koeln/aed-standorte"] == statuses["late"]["koeln/aed-standorte"] == "exempt"
 
 
+def test_a_second_portal_on_the_same_instance_is_refused(portal: Portal) -> None:
+    second = portal.cli("serve", "--port", str(free_port()))
+    assert second.returncode == 3
+    assert f"already serves this instance at {portal.url}" in second.stderr
+
+
 def test_cli_reaches_the_store_directly_once_the_portal_stops(portal: Portal) -> None:
     portal.stop()
     queried = portal.cli("query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "csv")

@@ -75,7 +75,8 @@ def read_announcement(settings: Settings) -> ServerAnnouncement | None:
         return None
 
 
-def _answers(announcement: ServerAnnouncement, timeout: float) -> bool:
+def answers(announcement: ServerAnnouncement, timeout: float) -> bool:
+    """True when the announced portal answers its health check."""
     try:
         response = requests.get(f"{announcement.url}/-/health", timeout=timeout)
     except requests.RequestException:
@@ -101,7 +102,7 @@ def open_store(settings: Settings, *, wait: float = 10.0) -> TripleStore:
             return OxigraphStore(path)
         except StoreBusyError as busy:
             announcement = read_announcement(settings)
-            if announcement is not None and _answers(announcement, timeout=5.0):
+            if announcement is not None and answers(announcement, timeout=5.0):
                 from portal.store.sparql_http import SparqlHttpStore
 
                 query_url, update_url, graph_url = announcement.store_urls

@@ -11,7 +11,8 @@ from portal.config import Settings, load_settings
 from portal.errors import StoreBusyError
 from portal.instance import Instance
 from portal.store import TripleStore
-from portal.store.access import announce_server, embedded_store_path, withdraw_server
+from portal.store.access import (announce_server, answers, embedded_store_path, read_announcement,
+                                  withdraw_server)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,11 @@ def _own_store(settings: Settings, wait: float = 120.0) -> TripleStore | None:
     while True:
         try:
             return OxigraphStore(path)
-        except StoreBusyError:
+        except StoreBusyError as busy:
+            running = read_announcement(settings)
+            if running is not None and answers(running, timeout=5.0):
+                raise StoreBusyError(f"a portal (pid {running.pid}) already serves this instance "
+                                     f"at {running.url}") from busy
             if time.monotonic() > deadline:
                 raise
             log.warning("store busy (a harvest is running?); waiting for it")

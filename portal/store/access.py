@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,26 @@ def answers(announcement: ServerAnnouncement, timeout: float) -> bool:
     return response.ok
 
 
+def _open_embedded(path: Path, wait: float,
+                   on_busy: Callable[[StoreBusyError], TripleStore | None]) -> TripleStore:
+    """Open the embedded store; while it is busy, ask `on_busy` for another way in, then retry."""
+    from portal.store.oxigraph import OxigraphStore
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return OxigraphStore(path)
+        except StoreBusyError as busy:
+            other = on_busy(busy)
+            if other is not None:
+                return other
+            if time.monotonic() >= deadline:
+                raise StoreBusyError(
+                    f"the store in {path} is in use by another Lodestar command and no running "
+                    f"portal answers for it; try again when that command has finished") from busy
+            time.sleep(0.5)
+
+
 def open_store(settings: Settings, *, wait: float = 10.0) -> TripleStore:
     """Open the configured store; when another process owns the embedded one, reach it through that process."""
     path = embedded_store_path(settings)
@@ -94,26 +115,36 @@ def open_store(settings: Settings, *, wait: float = 10.0) -> TripleStore:
             str(settings.store), settings.store_update_url or None, settings.store_graph_url or None,
             timeout=float(settings.http_timeout),
         )
-    from portal.store.oxigraph import OxigraphStore
 
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return OxigraphStore(path)
-        except StoreBusyError as busy:
-            announcement = read_announcement(settings)
-            if announcement is not None and answers(announcement, timeout=5.0):
-                from portal.store.sparql_http import SparqlHttpStore
+    def through_portal(busy: StoreBusyError) -> TripleStore | None:
+        announcement = read_announcement(settings)
+        if announcement is None or not answers(announcement, timeout=5.0):
+            return None
+        from portal.store.sparql_http import SparqlHttpStore
 
-                query_url, update_url, graph_url = announcement.store_urls
-                return SparqlHttpStore(
-                    query_url, update_url, graph_url,
-                    headers={"Authorization": f"Bearer {announcement.token}"},
-                    timeout=max(float(settings.http_timeout), 600.0),
-                )
-            if time.monotonic() >= deadline:
-                raise StoreBusyError(
-                    f"the store in {path} is in use by another Lodestar command and no running "
-                    f"portal answers for it; try again when that command has finished"
-                ) from busy
-            time.sleep(0.5)
+        query_url, update_url, graph_url = announcement.store_urls
+        return SparqlHttpStore(query_url, update_url, graph_url,
+                               headers={"Authorization": f"Bearer {announcement.token}"},
+                               timeout=max(float(settings.http_timeout), 600.0))
+
+    return _open_embedded(path, wait, through_portal)
+
+
+def own_store(settings: Settings, *, wait: float = 120.0) -> TripleStore | None:
+    """Open the embedded store as its owning process (for `lodestar serve`); None for a remote store.
+
+    Waits for a running command to let go of the store, but refuses at once when another
+    portal already serves the instance.
+    """
+    path = embedded_store_path(settings)
+    if path is None:
+        return None
+
+    def refuse_second_portal(busy: StoreBusyError) -> None:
+        running = read_announcement(settings)
+        if running is not None and answers(running, timeout=5.0):
+            raise StoreBusyError(f"a portal (pid {running.pid}) already serves this instance "
+                                 f"at {running.url}") from busy
+        return None
+
+    return _open_embedded(path, wait, refuse_second_portal)

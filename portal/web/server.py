@@ -4,43 +4,17 @@ from __future__ import annotations
 
 import logging
 import signal
-import time
 from types import FrameType
 
-from portal.config import Settings, load_settings
-from portal.errors import StoreBusyError
+from portal.config import load_settings
 from portal.instance import Instance
-from portal.store import TripleStore
-from portal.store.access import (announce_server, answers, embedded_store_path, read_announcement,
-                                  withdraw_server)
+from portal.store.access import announce_server, own_store, withdraw_server
 
 log = logging.getLogger(__name__)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
-
-
-def _own_store(settings: Settings, wait: float = 120.0) -> TripleStore | None:
-    """Open the embedded store as its owner, waiting for a running command to let go of it."""
-    path = embedded_store_path(settings)
-    if path is None:
-        return None  # a remote endpoint: opened on first use
-    from portal.store.oxigraph import OxigraphStore
-
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return OxigraphStore(path)
-        except StoreBusyError as busy:
-            running = read_announcement(settings)
-            if running is not None and answers(running, timeout=5.0):
-                raise StoreBusyError(f"a portal (pid {running.pid}) already serves this instance "
-                                     f"at {running.url}") from busy
-            if time.monotonic() > deadline:
-                raise
-            log.warning("store busy (a harvest is running?); waiting for it")
-            time.sleep(1.0)
 
 
 def seed_demo(instance: Instance) -> bool:
@@ -63,7 +37,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
     from portal.web import create_app
 
     settings = load_settings()
-    instance = Instance(settings, store=_own_store(settings))
+    instance = Instance(settings, store=own_store(settings))
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         if demo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from portal.db import Dataset, Resource, ResourceVersion
 from vocab.namespaces import DCAT, DCTERMS, DQV, FOAF, PROV, RDF, SPDX, VCARD, XSD
@@ -81,7 +81,7 @@ def _distribution(graph: Graph, uris: UriScheme, dataset: Dataset, resource: Res
     if latest is None:
         return
     graph.add((dist, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
-    checksum = BNode()
+    checksum = URIRef(f"{dist}#checksum")
     graph.add((dist, SPDX.checksum, checksum))
     graph.add((checksum, RDF.type, SPDX.Checksum))
     graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from sqlalchemy import select
 
 from portal.db import Dataset, FreshnessStatus
@@ -61,9 +61,9 @@ def publish_freshness(instance: Instance, outcomes: list[FreshnessOutcome], now:
     graph = Graph()
     measure = URIRef(instance.uris.portal_term("freshness"))
     for outcome in outcomes:
-        node = BNode()
-        graph.add((URIRef(instance.uris.dataset(outcome.publisher, outcome.dataset)),
-                   DQV.hasQualityMeasurement, node))
+        dataset = instance.uris.dataset(outcome.publisher, outcome.dataset)
+        node = URIRef(f"{dataset}#freshness")
+        graph.add((URIRef(dataset), DQV.hasQualityMeasurement, node))
         graph.add((node, RDF.type, DQV.QualityMeasurement))
         graph.add((node, DQV.isMeasurementOf, measure))
         graph.add((node, DQV.value, Literal(outcome.result.status)))

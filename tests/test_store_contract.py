@@ -171,3 +171,18 @@ def test_readers_see_the_old_or_the_new_graph_never_half(store: TripleStore) -> 
         thread.join()
     assert seen <= {old, new}
     assert seen  # the reader did read
+
+
+def test_replace_with_overlapping_content(store: TripleStore) -> None:
+    lines = rows_nt(15).splitlines(keepends=True)
+    store.replace_graph(G1, b"".join(lines[:10]))
+    store.replace_graph(G1, b"".join(lines[5:]))
+    values = {r["o"] for r in select_rows(store, f"SELECT ?o WHERE {{ GRAPH <{G1}> {{ ?s ?p ?o }} }}")}
+    assert values == {f"v{i}" for i in range(5, 15)}
+
+
+def test_replace_a_graph_with_blank_nodes_by_one_without(store: TripleStore) -> None:
+    store.replace_graph(G1, b"_:a <http://x/p> _:b .\n_:b <http://x/p> \"leaf\" .\n")
+    store.replace_graph(G1, rows_nt(2))
+    assert count(store, G1) == 2
+    assert not ask(store, 'ASK { ?s ?p "leaf" }')

@@ -29,6 +29,10 @@ def _is_lock_error(exc: OSError) -> bool:
                                or "no locks available" in text)
 
 
+def _has_blank_nodes(triples: list[ox.Triple]) -> bool:
+    return any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
+
+
 class OxigraphStore:
     """A pyoxigraph `Store` in a folder; the process that opens it owns it until `close`."""
 
@@ -75,17 +79,35 @@ class OxigraphStore:
             raise StoreError(f"update failed: {exc}") from exc
 
     def replace_graph(self, graph: str, ntriples: Path | bytes) -> None:
-        """Drop and refill `graph` inside one update transaction.
+        """Make `graph` hold exactly the given triples, in one update transaction.
 
-        The new triples are checked by parsing them first, so malformed input changes nothing.
+        Only the difference is written: Oxigraph deletes quads one index entry at a time, so
+        dropping and refilling a big graph costs far more than a re-harvest that changed a few
+        rows. Graphs with blank nodes (which DELETE DATA cannot name) are dropped and refilled.
+        Malformed input is refused before the store is touched.
         """
         data = ntriples.read_bytes() if isinstance(ntriples, Path) else ntriples
         try:
-            triples = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
+            new = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
         except SyntaxError as exc:
             raise StoreError(f"invalid N-Triples for <{graph}>: {exc}") from exc
-        body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
-        self.update(f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
+        target = ox.NamedNode(graph)
+        old = list(ox.parse(self.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=target) or b"",
+                            format=ox.RdfFormat.N_TRIPLES))
+        if _has_blank_nodes(new) or _has_blank_nodes(old):
+            body = "\n".join(f"{t} ." for t in new)
+            self.update(f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
+            return
+        old_lines, new_lines = {str(t) for t in old}, {str(t) for t in new}
+        removed, added = old_lines - new_lines, new_lines - old_lines
+        if not removed and not added:
+            return
+        steps = []
+        if removed:
+            steps.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n" + " .\n".join(removed) + " .\n} }")
+        if added:
+            steps.append(f"INSERT DATA {{ GRAPH <{graph}> {{\n" + " .\n".join(added) + " .\n} }")
+        self.update(" ;\n".join(steps))
 
     def drop_graph(self, graph: str) -> None:
         """Remove `graph` if present."""

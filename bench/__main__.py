@@ -42,6 +42,23 @@ def trees_table(rows: int, workdir: Path) -> Path:
     return out
 
 
+_counter = iter(range(1_000_000))
+
+
+def _fresh_graph_publish(store: object, graph: str, data: bytes) -> None:
+    """Publish into a graph name never used before (the first harvest of a dataset)."""
+    store.replace_graph(f"{graph}/{next(_counter)}", data)  # type: ignore[attr-defined]
+
+
+def _one_percent_republish(store: object, graph: str, data: bytes) -> None:
+    """Publish a version in which every hundredth triple differs from what the graph holds."""
+    run = next(_counter)
+    lines = data.splitlines(keepends=True)
+    for i in range(0, len(lines), 100):
+        lines[i] = lines[i].replace(b'"', f'"v{run} '.encode(), 1) if b'"' in lines[i] else lines[i]
+    store.replace_graph(graph, b"".join(lines))  # type: ignore[attr-defined]
+
+
 def bench_demo_pipeline(runs: int, workdir: Path) -> list[tuple[str, str, float, str]]:
     """Each pipeline step on each demo table, then one whole harvest of the demo catalogue."""
     from harvesters.fetch import fetch
@@ -79,11 +96,14 @@ def bench_demo_pipeline(runs: int, workdir: Path) -> list[tuple[str, str, float,
 
         t_convert, data = median_time(convert, runs)
         triples = data.count(b"\n")  # type: ignore[union-attr]
-        t_publish, _ = median_time(lambda: store.replace_graph(f"http://127.0.0.1:5000/graph/bench/{path.stem}",
-                                                               data), runs)  # type: ignore[arg-type]
+        graph = f"http://127.0.0.1:5000/graph/bench/{path.stem}"
+        t_first, _ = median_time(lambda: _fresh_graph_publish(store, graph, data), runs)  # type: ignore[arg-type]
+        t_again, _ = median_time(lambda: _one_percent_republish(store, graph, data), runs)  # type: ignore[arg-type]
         size = f"{report.stats.get('rows')} rows, {triples:,} triples"
         rows += [(name, "fetch + sha256", t_fetch, size), (name, "validate (frictionless)", t_validate, size),
-                 (name, "convert to N-Triples", t_convert, size), (name, "publish (replace graph)", t_publish, size)]
+                 (name, "convert to N-Triples", t_convert, size),
+                 (name, "publish into an empty graph", t_first, size),
+                 (name, "re-publish with 1 % of triples changed", t_again, size)]
     store.close()
 
     freshness_times: list[float] = []
@@ -150,6 +170,7 @@ def bench_conversion(rows: int, runs: int, workdir: Path) -> list[tuple[str, flo
 
 def bench_load(runs: int, workdir: Path) -> list[tuple[str, float, int]]:
     """Loading the converted table: Lodestar's atomic graph replace (pyoxigraph) against rdflib parse."""
+    import pyoxigraph as ox
     import rdflib
 
     from portal.store.oxigraph import OxigraphStore
@@ -157,11 +178,37 @@ def bench_load(runs: int, workdir: Path) -> list[tuple[str, float, int]]:
     data = (workdir / "lodestar.nt").read_bytes()
     triples = data.count(b"\n")
     store = OxigraphStore(workdir / "load-store")
-    t_ours, _ = median_time(lambda: store.replace_graph("http://127.0.0.1:5000/graph/bench/trees", data), runs)
+    t_ours, _ = median_time(lambda: _fresh_graph_publish(store, "http://127.0.0.1:5000/graph/bench/trees", data),
+                            runs)
+    t_again, _ = median_time(lambda: _one_percent_republish(store, "http://127.0.0.1:5000/graph/bench/trees", data),
+                             runs)
+    t_bulk, _ = median_time(lambda: store.store.bulk_load(data, ox.RdfFormat.N_TRIPLES,
+                                                          to_graph=ox.NamedNode(f"http://b/{next(_counter)}")), runs)
     store.close()
     t_peer, _ = median_time(lambda: rdflib.Graph().parse(data=data, format="nt"), runs)
-    return [("Lodestar replace_graph (pyoxigraph, one transaction)", t_ours, triples),
+    return [("Lodestar replace_graph, new graph (pyoxigraph, one transaction)", t_ours, triples),
+            ("Lodestar replace_graph, 1 % of triples changed (one transaction)", t_again, triples),
+            ("pyoxigraph bulk_load (fast path, not atomic)", t_bulk, triples),
             ("rdflib Graph.parse (in memory, no store)", t_peer, triples)]
+
+
+NOTES = """
+## What is compared, and what it says
+
+- **CSV → N-Triples.** The peer is what a Python user would write with rdflib: a `Graph.add` loop
+  and `serialize`. Both produce one subject per row with typed literals (Lodestar also adds
+  `rdf:type` and `csvw:rownum`, hence more triples). For the same table at 1M rows,
+  `../shared/bench-data/README.md` lists morph-kgc (RML) at ≈ 214,000 triples/s and a plain
+  streaming writer at ≈ 560,000 triples/s on this machine type.
+- **Publishing** is one SPARQL Update transaction on the embedded Oxigraph store, so readers see
+  the old graph or the new one, never half. Only the difference is written: a re-harvest that
+  changed 1 % of the triples costs a fraction of the first load, which pays for every triple. The first
+  load of a big table is where it is weakest: `bulk_load` is faster but not atomic, and at 12M
+  triples a transactional load took ~663 s and 8.3 GB (bench-data README). A fast path for very
+  large tables (bulk-load a versioned graph, switch readers in one small step) is still to build.
+- **Validation** is Frictionless. On the Toronto table most of the time goes to checking the
+  `geometry` column against the GeoJSON schema (the field is typed `geojson` because it is one).
+"""
 
 
 def main() -> int:
@@ -196,6 +243,7 @@ def main() -> int:
                   "|---|---:|---:|---:|---:|"]
         lines += [f"| {name} | {sec:,.2f} s | {n:,} | {n / sec:,.0f} | {sec / base:,.2f}× |"
                   for name, sec, n in results]
+    lines += ["", NOTES.strip()]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0

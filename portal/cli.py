@@ -163,6 +163,25 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """Run harvests and freshness checks on their schedule (or each once with --once)."""
+    from portal.config import load_settings
+    from portal.scheduler import build_scheduler, run_once
+
+    settings = load_settings()
+    if args.once:
+        run_once(settings)
+        return 0
+    scheduler = build_scheduler(settings)
+    print(f"Lodestar scheduler: harvest every {settings.harvest_every_hours} h, freshness every "
+          f"{settings.freshness_every_minutes} min (Ctrl+C to stop)", flush=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print the settings table."""
     from portal.config import settings_table
@@ -217,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", action="store_true", help="record an evaluation made with --now")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_freshness)
+
+    p = sub.add_parser("schedule", help="run harvests and freshness checks on a schedule")
+    p.add_argument("--once", action="store_true", help="run each job once and exit")
+    p.set_defaults(func=cmd_schedule)
 
     p = sub.add_parser("settings", help="print the settings table")
     p.set_defaults(func=cmd_settings)

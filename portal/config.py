@@ -45,6 +45,10 @@ SETTINGS: tuple[Setting, ...] = (
             "query URL with /query replaced by /store)."),
     Setting("http_timeout", 30.0, "Seconds before a harvest download or remote store call gives up."),
     Setting("max_download_bytes", 200 * 1024 * 1024, "Largest resource file a harvest downloads."),
+    Setting("harvest_every_hours", 24.0, "Hours between scheduled harvests of every source "
+            "(`lodestar schedule`)."),
+    Setting("freshness_every_minutes", 60.0, "Minutes between scheduled freshness evaluations "
+            "(`lodestar schedule`)."),
     Setting("publisher", "lodestar", "Publisher slug used for datasets whose source names none."),
     Setting("site_title", "Lodestar", "Title shown on every page of the portal."),
 )

@@ -1,0 +1,75 @@
+"""`lodestar schedule`: APScheduler runs harvests and freshness checks, in its own process.
+
+Each job opens the instance, calls the same pipeline functions as the CLI, and closes it again,
+so the embedded store is held only while a job runs (or reached through a running portal).
+Nothing here starts at import time; the app factory never starts a scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from portal.config import Settings
+from portal.errors import PortalError
+from portal.instance import Instance
+
+log = logging.getLogger(__name__)
+
+
+def harvest_job(settings: Settings) -> None:
+    """Harvest every source; one source failing does not stop the others."""
+    from portal.pipeline import harvest, list_sources
+
+    instance = Instance(settings)
+    try:
+        for source in list_sources(instance):
+            try:
+                outcome = harvest(instance, source.name)
+                log.info("harvested %s: %s, %d changed", source.name, outcome.status, outcome.datasets_changed)
+            except PortalError as exc:
+                log.error("harvest of %s failed: %s", source.name, exc)
+    finally:
+        instance.close()
+
+
+def freshness_job(settings: Settings) -> None:
+    """Evaluate every dataset's freshness now and record the changes."""
+    from portal.watch import evaluate_freshness
+
+    instance = Instance(settings)
+    try:
+        outcomes = evaluate_freshness(instance, datetime.now(timezone.utc))
+        for outcome in outcomes:
+            if outcome.alert:
+                log.warning("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
+    finally:
+        instance.close()
+
+
+JOBS: dict[str, tuple[Callable[[Settings], None], Callable[[Settings], timedelta]]] = {
+    "harvest": (harvest_job, lambda s: timedelta(hours=float(s.harvest_every_hours))),
+    "freshness": (freshness_job, lambda s: timedelta(minutes=float(s.freshness_every_minutes))),
+}
+
+
+def build_scheduler(settings: Settings) -> BlockingScheduler:
+    """A scheduler with the harvest and freshness jobs at their configured intervals (not started)."""
+    # One worker: jobs run one after the other, so they never contend for the embedded store.
+    scheduler = BlockingScheduler(timezone=timezone.utc, executors={"default": ThreadPoolExecutor(1)})
+    for name, (job, every) in JOBS.items():
+        scheduler.add_job(job, IntervalTrigger(seconds=every(settings).total_seconds()), args=[settings],
+                          id=name, name=name, max_instances=1, coalesce=True,
+                          next_run_time=datetime.now(timezone.utc))
+    return scheduler
+
+
+def run_once(settings: Settings) -> None:
+    """Run every job once, in order (for cron or a manual catch-up)."""
+    for job, _ in JOBS.values():
+        job(settings)

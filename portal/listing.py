@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from rdflib import Graph
 from sqlalchemy import select
 
-from portal.catalogue import published_version
+from portal.catalogue import dataset_record, published_version
 from portal.db import Dataset, Resource
 from portal.errors import NotFoundError
 from portal.instance import Instance
 from vocab.frequencies import normalise_frequency
+from vocab.namespaces import PREFIXES
 
 
 def _iso(value: Any) -> str | None:
@@ -73,6 +75,18 @@ def list_datasets(instance: Instance) -> list[dict[str, Any]]:
     with instance.session() as session:
         datasets = session.scalars(select(Dataset).order_by(Dataset.publisher, Dataset.title))
         return [_summary(instance, d) for d in datasets]
+
+
+def dataset_record_graph(instance: Instance, publisher: str, slug: str) -> Graph:
+    """The DCAT-AP record of one dataset, built by the same function that publishes it."""
+    with instance.session() as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.publisher == publisher, Dataset.slug == slug))
+        if dataset is None:
+            raise NotFoundError(f"no dataset {publisher}/{slug}")
+        graph = dataset_record(instance.uris, dataset)
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph
 
 
 def dataset_detail(instance: Instance, publisher: str, slug: str) -> dict[str, Any]:

@@ -204,9 +204,19 @@ def _is_table(resource: Resource, path: Path, fetched_type: str) -> bool:
     return "text/csv" in kinds or resource.url.lower().split("?")[0].endswith(".csv")
 
 
+def _check_local_reference(source: Source, url: str) -> None:
+    """Only a catalogue read from this machine may point at files on this machine.
+
+    Otherwise a remote catalogue could make the portal read and publish any local file.
+    """
+    if url.lower().startswith("file:") and not source.url.lower().startswith("file:"):
+        raise SourceError(f"{url}: a remote catalogue may not point at local files")
+
+
 def _refresh_resource(instance: Instance, resource: Resource, harvested: HarvestedResource,
                       now: datetime, outcome: HarvestOutcome) -> bool:
     """Fetch a resource; when its content changed, validate and convert it. True if it changed."""
+    _check_local_reference(resource.dataset.source, harvested.url)
     latest = resource.latest
     fetched = fetch(harvested.url, instance.downloads, timeout=float(instance.settings.http_timeout),
                     max_bytes=int(instance.settings.max_download_bytes),
@@ -228,6 +238,8 @@ def _upgrade_table(instance: Instance, resource: Resource, version: ResourceVers
                    outcome: HarvestOutcome) -> None:
     """Validate a table; when valid, convert it to N-Triples kept beside the instance."""
     dataset = resource.dataset
+    if resource.schema_ref:
+        _check_local_reference(dataset.source, resource.schema_ref)
     schema = resolve_schema_ref(resource.schema_ref, timeout=float(instance.settings.http_timeout))
     report, table = validate_table(path, schema)
     report.subject = resource.url

@@ -136,3 +136,26 @@ def test_freshness_differs_between_two_instants(instance: Instance, source: Path
     assert ask(instance.store, f"""PREFIX dqv: <http://www.w3.org/ns/dqv#>
         ASK {{ GRAPH <{BASE_URL}/graph/freshness> {{
           <{BASE_URL}/dataset/lambeth/community-toilets> dqv:hasQualityMeasurement [ dqv:value "overdue" ] }} }}""")
+
+
+def test_a_remote_catalogue_cannot_publish_local_files(instance: Instance, source: Path) -> None:
+    secret = source.parent / "secret.csv"
+    secret.write_text("name,password\nadmin,hunter2\n", encoding="utf-8")
+    catalogue = LAMBETH_CATALOGUE.replace("{title}", "Toilets").replace("<toilets.csv>", f"<{secret.as_uri()}>")
+    (source / "catalog.ttl").write_text(catalogue, encoding="utf-8")
+    outcome = harvest(instance, "lambeth", now=T0)
+    assert outcome.status == "partial"
+    assert "may not point at local files" in outcome.problems[0]
+    assert not ask(instance.store, 'ASK { ?s ?p "hunter2" }')
+    with instance.session() as session:
+        assert session.scalars(select(ResourceVersion)).all() == []
+
+
+def test_a_what_if_evaluation_leaves_no_trace(instance: Instance, source: Path) -> None:
+    harvest(instance, "lambeth", now=T0)
+    [what_if] = evaluate_freshness(instance, T0 + timedelta(days=400), record=False)
+    assert what_if.result.status == "delinquent"
+    with instance.session() as session:
+        dataset = session.scalar(select(Dataset))
+        assert dataset is not None and [s.status for s in dataset.statuses] == ["fresh"]
+    assert not ask(instance.store, 'ASK { ?s ?p "delinquent" }')

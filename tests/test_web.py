@@ -121,3 +121,32 @@ def test_private_store_endpoint_is_closed_without_a_token(instance: Instance) ->
     app = create_app({"TESTING": True}, instance=instance)
     assert app.test_client().post("/-/store/update", data="DROP ALL",
                                   headers={"Authorization": "Bearer "}).status_code == 403
+
+
+@pytest.mark.parametrize("suffix, rdflib_format, media_type", [
+    ("ttl", "turtle", "text/turtle"),
+    ("jsonld", "json-ld", "application/ld+json"),
+    ("nt", "nt", "application/n-triples"),
+    ("rdf", "xml", "application/rdf+xml"),
+])
+def test_dataset_record_twins_and_content_negotiation(client: FlaskClient, suffix: str, rdflib_format: str,
+                                                      media_type: str) -> None:
+    import rdflib
+    from rdflib.namespace import DCAT, DCTERMS
+
+    dataset = rdflib.URIRef(f"{BASE_URL}/dataset/lambeth/community-toilets")
+    by_suffix = client.get(f"/dataset/lambeth/community-toilets.{suffix}")
+    by_accept = client.get("/dataset/lambeth/community-toilets", headers={"Accept": media_type})
+    for response in (by_suffix, by_accept):
+        assert response.status_code == 200 and response.mimetype == media_type
+        graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
+        assert (dataset, rdflib.RDF.type, DCAT.Dataset) in graph
+        assert str(graph.value(dataset, DCTERMS.title)) == "Community toilets"
+    assert client.get("/dataset/nobody/nothing.ttl").status_code == 404
+
+
+def test_sparql_construct_as_json_ld(client: FlaskClient) -> None:
+    response = client.get("/sparql", query_string={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 3"},
+                          headers={"Accept": "application/ld+json"})
+    assert response.mimetype == "application/ld+json"
+    assert len(response.get_json()) >= 1

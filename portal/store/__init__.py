@@ -27,6 +27,7 @@ GRAPH_FORMATS = {
     "ntriples": "application/n-triples",
     "rdfxml": "application/rdf+xml",
     "nquads": "application/n-quads",
+    "jsonld": "application/ld+json",
 }
 
 

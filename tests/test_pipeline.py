@@ -159,3 +159,26 @@ def test_a_what_if_evaluation_leaves_no_trace(instance: Instance, source: Path) 
         dataset = session.scalar(select(Dataset))
         assert dataset is not None and [s.status for s in dataset.statuses] == ["fresh"]
     assert not ask(instance.store, 'ASK { ?s ?p "delinquent" }')
+
+
+def test_the_pipeline_runs_on_a_remote_sparql_store(tmp_path: Path, oxigraph_server: str,
+                                                    file_server: tuple[str, Path]) -> None:
+    import shutil
+
+    from portal.config import load_settings
+    from portal.pipeline import add_source
+    from portal.store.sparql_http import SparqlHttpStore
+
+    url, root = file_server
+    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
+    shutil.copyfile(TOILETS, root / "toilets.csv")
+    remote = Instance(load_settings({"instance": str(tmp_path / "remote"), "base_url": BASE_URL,
+                                     "store": f"{oxigraph_server}/query"}, environ={}))
+    try:
+        assert isinstance(remote.store, SparqlHttpStore)
+        remote.store.drop_graph(GRAPH)
+        add_source(remote, "lambeth", f"{url}/catalog.ttl")
+        assert harvest(remote, "lambeth", now=T0).status == "ok"
+        assert names_in_store(remote) == {r["NAME"] for r in csv_rows(TOILETS)}
+    finally:
+        remote.close()

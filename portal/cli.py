@@ -91,20 +91,17 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         outcomes = harvest_all(instance) if args.all else [harvest(instance, args.name)]
     finally:
         instance.close()
-    code = 0
     for outcome in outcomes:
         print(f"{outcome.source}: {outcome.status}, {outcome.datasets_seen} datasets, "
               f"{outcome.datasets_changed} changed")
         for report in outcome.reports:
             if not report.valid:
-                code = 1
                 print(f"  invalid table {report.subject}: {len(report.errors)} error(s)")
                 for issue in report.errors[:5]:
                     print(f"    {issue}")
         for problem in outcome.problems:
-            code = 1
             print(f"  not harvested: {problem}")
-    return code
+    return 1 if any(outcome.has_data_errors for outcome in outcomes) else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -73,3 +73,18 @@ def test_sources_query_and_freshness(file_server: tuple[str, Path], capsys: pyte
     assert main(["freshness", "--format", "json"]) == 0  # a what-if left no trace: still fresh
     [now] = json.loads(capsys.readouterr().out)
     assert (now["status"], now["previous"]) == ("fresh", "fresh")
+
+
+def test_harvest_of_an_invalid_table_exits_1_with_located_issues(file_server: tuple[str, Path],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import LAMBETH_CATALOGUE
+
+    url, root = file_server
+    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
+    lines = TOILETS.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].replace(",", ",,", 1)  # one cell too many in file row 6
+    (root / "toilets.csv").write_text("".join(lines), encoding="utf-8")
+    assert main(["sources", "add", "lambeth", f"{url}/catalog.ttl"]) == 0
+    assert main(["harvest", "lambeth"]) == 1
+    out = capsys.readouterr().out
+    assert "invalid table" in out and "row 6" in out

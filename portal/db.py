@@ -122,6 +122,7 @@ class Resource(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     media_type: Mapped[str] = mapped_column(String(100), default="")
     schema_ref: Mapped[str | None] = mapped_column(Text)
+    rdf_namespace: Mapped[str | None] = mapped_column(String(200))  # fixed once minted (Cool URIs)
     dataset: Mapped[Dataset] = relationship(back_populates="resources")
     versions: Mapped[list[ResourceVersion]] = relationship(
         back_populates="resource", order_by="ResourceVersion.id")

@@ -23,7 +23,7 @@ from portal.report import Report
 from portal.watch import evaluate_freshness
 from schemas.resolve import resolve_schema_ref
 from schemas.validation import validate_table
-from vocab.csv2rdf import table_to_ntriples
+from vocab.csv2rdf import columns_to_ntriples, table_to_ntriples
 from vocab.uris import slugify
 
 log = logging.getLogger(__name__)
@@ -234,6 +234,20 @@ def _refresh_resource(instance: Instance, resource: Resource, harvested: Harvest
     return True
 
 
+def _table_namespace(resource: Resource) -> str:
+    """The URI namespace of a table's rows and columns, fixed the first time the table is converted.
+
+    The first table of a dataset mints under the dataset (`/id/{publisher}/{dataset}/{key}`);
+    any further table under `{dataset}.{resource}` so that row keys of two tables never collide.
+    """
+    if resource.rdf_namespace is None:
+        dataset = resource.dataset
+        taken = {r.rdf_namespace for r in dataset.resources if r is not resource}
+        resource.rdf_namespace = (dataset.slug if dataset.slug not in taken
+                                  else f"{dataset.slug}.{resource.slug}")
+    return resource.rdf_namespace
+
+
 def _upgrade_table(instance: Instance, resource: Resource, version: ResourceVersion, path: Path,
                    outcome: HarvestOutcome) -> None:
     """Validate a table; when valid, convert it to N-Triples kept beside the instance."""
@@ -252,12 +266,17 @@ def _upgrade_table(instance: Instance, resource: Resource, version: ResourceVers
     rdf_path = out_dir / f"{resource.slug}-{version.content_hash[:16]}.nt"
     tmp = rdf_path.with_suffix(".part")
     with tmp.open("w", encoding="utf-8") as out:
+        namespace = _table_namespace(resource)
+        vocabulary = columns_to_ntriples(table.schema, uris=instance.uris, publisher=dataset.publisher,
+                                         dataset=namespace)
+        out.write(vocabulary)
         stats = table_to_ntriples(
             path, schema=table.schema, encoding=table.encoding, delimiter=table.delimiter,
             quotechar=table.quotechar, header_row=table.header_row, uris=instance.uris,
-            publisher=dataset.publisher, dataset=dataset.slug, out=out)
+            publisher=dataset.publisher, dataset=namespace, out=out)
     tmp.replace(rdf_path)
-    version.rdf_path, version.triples = str(rdf_path.relative_to(instance.path)), stats.triples
+    version.rdf_path = str(rdf_path.relative_to(instance.path))
+    version.triples = stats.triples + vocabulary.count("\n")
 
 
 def publish_dataset(instance: Instance, dataset: Dataset) -> int:

@@ -182,3 +182,21 @@ def test_the_pipeline_runs_on_a_remote_sparql_store(tmp_path: Path, oxigraph_ser
         assert names_in_store(remote) == {r["NAME"] for r in csv_rows(TOILETS)}
     finally:
         remote.close()
+
+
+def test_two_tables_of_one_dataset_mint_distinct_row_uris(instance: Instance, source: Path) -> None:
+    two = LAMBETH_CATALOGUE.replace("{title}", "Toilets").replace(
+        "dct:conformsTo <urn:lodestar:schema:public-toilets> ] .",
+        "dct:conformsTo <urn:lodestar:schema:public-toilets> ] , [ a dcat:Distribution ;\n"
+        '    dct:title "Second copy" ; dcat:downloadURL <copy.csv> ;\n'
+        "    dct:conformsTo <urn:lodestar:schema:public-toilets> ] .")
+    (source / "catalog.ttl").write_text(two, encoding="utf-8")
+    (source / "copy.csv").write_bytes((source / "toilets.csv").read_bytes())
+    outcome = harvest(instance, "lambeth", now=T0)
+    assert [r.valid for r in outcome.reports] == [True, True]
+    rows = len(csv_rows(TOILETS))
+    subjects = select_rows(instance.store, f"""SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE {{
+        GRAPH <{GRAPH}> {{ ?r <http://www.w3.org/ns/csvw#rownum> ?k }} }}""")
+    assert int(subjects[0]["n"]) == 2 * rows
+    second = f"{BASE_URL}/id/lambeth/community-toilets.second-copy/1"
+    assert ask(instance.store, f"ASK {{ <{second}> ?p ?o }}")

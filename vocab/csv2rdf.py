@@ -21,6 +21,7 @@ from rdflib import Graph
 
 from portal.errors import DataError, MappingError
 from vocab.literals import (
+    DATATYPES,
     JSON_TYPES,
     STRING_TYPES,
     Convert,
@@ -28,7 +29,7 @@ from vocab.literals import (
     needs_escape,
     string_literal,
 )
-from vocab.namespaces import CSVW, RDF, XSD
+from vocab.namespaces import CSVW, RDF, RDFS, XSD
 from vocab.uris import UriScheme, encode_segment, slugify
 
 ROW_CLASS = "Row"  # term name of the class every row is an instance of
@@ -211,6 +212,33 @@ def table_to_ntriples(
     finally:
         csv.field_size_limit(saved_limit)
     return ConversionStats(rows=rownum, triples=triples, type_fallbacks=fallbacks)
+
+
+def columns_to_ntriples(schema: Mapping[str, Any], *, uris: UriScheme, publisher: str, dataset: str) -> str:
+    """The dataset's own small vocabulary, so its term URIs dereference to something useful.
+
+    The row class and one `rdf:Property` per column, labelled from the schema's title (or name),
+    commented from its description, with the row class as domain and the literal datatype as range.
+    """
+    row_class = uris.term(publisher, dataset, ROW_CLASS)
+    defined_by = f"<{uris.dataset(publisher, dataset)}>"
+    lines = [f"<{row_class}> <{RDF.type}> <{RDFS.Class}> .",
+             f"<{row_class}> <{RDFS.label}> {string_literal(f'Row of {dataset}')} .",
+             f"<{row_class}> <{RDFS.isDefinedBy}> {defined_by} ."]
+    fields = list(schema.get("fields", []))
+    for field, term in zip(fields, column_terms(str(f.get("name", "")) for f in fields)):
+        iri = f"<{uris.term(publisher, dataset, term)}>"
+        lines += [f"{iri} <{RDF.type}> <{RDF.Property}> .",
+                  f"{iri} <{RDFS.label}> {string_literal(str(field.get('title') or field.get('name', '')))} .",
+                  f"{iri} <{RDFS.domain}> <{row_class}> .",
+                  f"{iri} <{RDFS.isDefinedBy}> {defined_by} .",
+                  f"{iri} <{CSVW.name}> {string_literal(str(field.get('name', '')))} ."]
+        if field.get("description"):
+            lines.append(f"{iri} <{RDFS.comment}> {string_literal(str(field['description']))} .")
+        datatype = DATATYPES.get(str(field.get("type") or "string"))
+        if datatype:
+            lines.append(f"{iri} <{RDFS.range}> <{datatype}> .")
+    return "\n".join(lines) + "\n"
 
 
 def table_to_graph(

@@ -265,6 +265,16 @@ _CONVERTERS: dict[str, Callable[[Mapping[str, Any]], Convert]] = {
 }
 
 
+#: The datatype each Table Schema type is published with (number may also give xsd:double).
+DATATYPES: dict[str, str] = {
+    "integer": str(XSD.integer), "number": str(XSD.decimal), "boolean": str(XSD.boolean),
+    "date": str(XSD.date), "datetime": str(XSD.dateTime), "time": str(XSD.time),
+    "year": str(XSD.gYear), "yearmonth": str(XSD.gYearMonth), "duration": str(XSD.duration),
+    "object": str(RDF.JSON), "array": str(RDF.JSON), "geojson": str(RDF.JSON),
+    **{kind: str(XSD.string) for kind in STRING_TYPES},
+}
+
+
 def converter_for(field: Mapping[str, Any]) -> Convert:
     """The cell → N-Triples literal function for a Table Schema field; ValueError for unknown types."""
     kind = field.get("type") or "string"

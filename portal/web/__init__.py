@@ -18,10 +18,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
         app.config.from_mapping(test_config)
     app.extensions["lodestar"] = instance
 
-    from portal.web import catalogue, errors, sparql, store_api
+    from portal.web import catalogue, errors, linked_data, sparql, store_api
 
     errors.register(app)
     app.register_blueprint(catalogue.bp)
+    app.register_blueprint(linked_data.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(store_api.bp)
     return app

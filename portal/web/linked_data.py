@@ -4,6 +4,7 @@ in HTML, Turtle, JSON-LD, N-Triples or RDF/XML (by suffix or `Accept`); `/def/â€
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from portal.errors import NotFoundError
 from portal.store import select_rows
@@ -68,7 +69,7 @@ def _minted(kind: str, path: str) -> str:
 
 
 @bp.get("/id/<path:path>")
-def thing(path: str) -> Response:
+def thing(path: str) -> WerkzeugResponse:
     """A thing's URI names the thing, not a document: send the client to its description."""
     stem, suffix = _split_suffix(path)
     iri = _minted("id", stem)

@@ -87,21 +87,21 @@ def harvest(instance: Instance, name: str, *, now: datetime | None = None) -> Ha
         harvester = harvester_for(source.kind, timeout=float(instance.settings.http_timeout),
                                   max_bytes=int(instance.settings.max_download_bytes))
         try:
-            records = list(harvester.gather(source.url))
-        except PortalError as exc:
+            for record in harvester.gather(source.url):
+                outcome.datasets_seen += 1
+                try:
+                    if _harvest_dataset(instance, session, source, record, now, outcome):
+                        outcome.datasets_changed += 1
+                    session.commit()
+                except (SourceError, DataError) as exc:
+                    session.rollback()
+                    outcome.problems.append(f"{record.identifier}: {exc}")
+                    log.warning("dataset %s not harvested: %s", record.identifier, exc)
+        except PortalError as exc:  # the source itself, or the store, failed: the run failed
+            session.rollback()
             run.status, run.message, run.finished_at = "failed", str(exc), utcnow()
             session.commit()
             raise
-        for record in records:
-            outcome.datasets_seen += 1
-            try:
-                if _harvest_dataset(instance, session, source, record, now, outcome):
-                    outcome.datasets_changed += 1
-                session.commit()
-            except (SourceError, DataError) as exc:
-                session.rollback()
-                outcome.problems.append(f"{record.identifier}: {exc}")
-                log.warning("dataset %s not harvested: %s", record.identifier, exc)
         outcome.status = "partial" if outcome.problems else "ok"
         run.status, run.finished_at = outcome.status, utcnow()
         run.datasets_seen, run.datasets_changed = outcome.datasets_seen, outcome.datasets_changed

@@ -200,3 +200,27 @@ def test_two_tables_of_one_dataset_mint_distinct_row_uris(instance: Instance, so
     assert int(subjects[0]["n"]) == 2 * rows
     second = f"{BASE_URL}/id/lambeth/community-toilets.second-copy/1"
     assert ask(instance.store, f"ASK {{ <{second}> ?p ?o }}")
+
+
+def test_an_unreachable_store_fails_the_run_and_says_so(tmp_path: Path, file_server: tuple[str, Path]) -> None:
+    import shutil
+
+    from portal.config import load_settings
+    from portal.errors import StoreError
+    from portal.pipeline import add_source
+    from tests.conftest import free_port
+
+    url, root = file_server
+    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
+    shutil.copyfile(TOILETS, root / "toilets.csv")
+    broken = Instance(load_settings({"instance": str(tmp_path / "broken"), "base_url": BASE_URL,
+                                     "store": f"http://127.0.0.1:{free_port()}/query"}, environ={}))
+    try:
+        add_source(broken, "lambeth", f"{url}/catalog.ttl")
+        with pytest.raises(StoreError, match="unreachable"):
+            harvest(broken, "lambeth", now=T0)
+        with broken.session() as session:
+            [run] = session.scalars(select(HarvestRun)).all()
+            assert run.status == "failed" and "unreachable" in run.message
+    finally:
+        broken.close()

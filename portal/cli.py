@@ -189,7 +189,9 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
-    parser = argparse.ArgumentParser(prog="lodestar", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="lodestar", description="Lodestar: harvest, validate, publish and watch municipal open data.",
+        epilog="Exit codes: 0 ok, 1 data errors, 2 usage or configuration, 3 source or store unreachable.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, current_app
@@ -21,11 +22,22 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
     from portal.web import catalogue, errors, linked_data, sparql, store_api
 
     errors.register(app)
+    app.add_template_filter(when)
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(store_api.bp)
     return app
+
+
+def when(value: str | None) -> str:
+    """An ISO 8601 timestamp as people read it: `2026-11-24 05:45 UTC`."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def get_instance() -> Instance:

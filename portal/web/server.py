@@ -48,6 +48,8 @@ def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
         announcement = announce_server(settings, url)
         app.config["STORE_TOKEN"] = announcement.token
         print(f"Lodestar serving {settings.instance_path} on {url}  (Ctrl+C to stop)", flush=True)
+        if settings.base_url != url:
+            print(f"URIs are minted under {settings.base_url} (LODESTAR_BASE_URL)", flush=True)
         try:
             server.run()
         except KeyboardInterrupt:

@@ -255,8 +255,8 @@ def _upgrade_table(instance: Instance, resource: Resource, version: ResourceVers
     if resource.schema_ref:
         _check_local_reference(dataset.source, resource.schema_ref)
     schema = resolve_schema_ref(resource.schema_ref, timeout=float(instance.settings.http_timeout))
-    report, table = validate_table(path, schema)
-    report.subject = resource.url
+    checked, table = validate_table(path, schema)
+    report = checked.located_at(resource.url)  # the officer knows the URL, not our download
     outcome.reports.append(report)
     version.valid, version.report_json = report.valid, report.to_dict()
     if not report.valid:

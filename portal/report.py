@@ -5,7 +5,7 @@ Codes are stable kebab-case strings such as ``table/type-error`` or ``freshness/
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
@@ -67,6 +67,11 @@ class Report:
         issue = Issue(code, severity, message, Location(**where))
         self.issues.append(issue)
         return issue
+
+    def located_at(self, file: str) -> Report:
+        """The same report about `file` (a URL, say) instead of the local copy that was checked."""
+        return Report(subject=file, stats=dict(self.stats), issues=[
+            replace(i, location=replace(i.location, file=file)) for i in self.issues])
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the report."""

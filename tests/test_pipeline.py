@@ -91,7 +91,8 @@ def test_content_change_is_detected_and_republished(instance: Instance, source: 
         assert len(session.scalars(select(ResourceVersion)).all()) == 2
 
 
-def test_invalid_new_version_is_reported_and_the_published_rows_stay(instance: Instance, source: Path) -> None:
+def test_invalid_new_version_is_reported_and_the_published_rows_stay(instance: Instance, source: Path,
+                                                                     file_server: tuple[str, Path]) -> None:
     harvest(instance, "lambeth", now=T0)
     before = names_in_store(instance)
     lines = (source / "toilets.csv").read_text(encoding="utf-8").splitlines(keepends=True)
@@ -104,8 +105,8 @@ def test_invalid_new_version_is_reported_and_the_published_rows_stay(instance: I
     outcome = harvest(instance, "lambeth", now=T0 + timedelta(days=1))
     [report] = outcome.reports
     assert not report.valid
-    located = {(i.code, i.location.row, i.location.field) for i in report.errors}
-    assert ("table/type-error", 4, "X") in located
+    located = {(i.code, i.location.file, i.location.row, i.location.field) for i in report.errors}
+    assert ("table/type-error", f"{file_server[0]}/toilets.csv", 4, "X") in located  # the URL, not our copy
     assert names_in_store(instance) == before
 
 

@@ -32,6 +32,20 @@ def _freshness(dataset: Dataset) -> dict[str, Any] | None:
             "due_at": _iso(last.due_at), "overdue_at": _iso(last.overdue_at)}
 
 
+def issue_summary(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issues grouped by code and field, most frequent first, with their first few rows."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for issue in (report or {}).get("issues", []):
+        where = issue.get("location", {})
+        key = (issue["code"], where.get("field") or "")
+        group = groups.setdefault(key, {"code": key[0], "field": key[1], "severity": issue["severity"],
+                                         "count": 0, "rows": []})
+        group["count"] += 1
+        if where.get("row") is not None and len(group["rows"]) < 5:
+            group["rows"].append(where["row"])
+    return sorted(groups.values(), key=lambda g: (-g["count"], g["code"], g["field"]))
+
+
 def _resource(resource: Resource) -> dict[str, Any]:
     latest = resource.latest
     published = published_version(resource)
@@ -48,6 +62,7 @@ def _resource(resource: Resource) -> dict[str, Any]:
         "checked_at": _iso(latest.checked_at) if latest else None,
         "valid": latest.valid if latest else None,
         "validation": report,
+        "issue_summary": issue_summary(report),
         "published_triples": published.triples if published else 0,
         "published_version": published.content_hash if published else None,
     }

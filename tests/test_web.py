@@ -150,3 +150,19 @@ def test_sparql_construct_as_json_ld(client: FlaskClient) -> None:
                           headers={"Accept": "application/ld+json"})
     assert response.mimetype == "application/ld+json"
     assert len(response.get_json()) >= 1
+
+
+def test_issue_summary_groups_by_code_and_field() -> None:
+    from portal.listing import issue_summary
+
+    def issue(code: str, row: int, field: str) -> dict[str, object]:
+        return {"code": code, "severity": "error", "message": "m",
+                "location": {"file": "f.csv", "row": row, "field": field}}
+
+    report = {"issues": [issue("table/type-error", r, "X") for r in (3, 4, 9, 12, 15, 20)]
+              + [issue("table/missing-cell", 7, "Y")]}
+    assert issue_summary(report) == [
+        {"code": "table/type-error", "field": "X", "severity": "error", "count": 6, "rows": [3, 4, 9, 12, 15]},
+        {"code": "table/missing-cell", "field": "Y", "severity": "error", "count": 1, "rows": [7]},
+    ]
+    assert issue_summary(None) == []

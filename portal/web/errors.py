@@ -32,9 +32,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(PortalError)
     def portal_error(exc: PortalError) -> ResponseReturnValue:
+        """Lodestar's own errors carry their HTTP status."""
         return error_response(exc.http_status, exc.code, str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
+        """Werkzeug's (404 for unknown paths, 405, …) in the same shape."""
         status = exc.code or 500
         return error_response(status, f"http/{status}", exc.description or exc.name)

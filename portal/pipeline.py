@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlparse
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,6 +57,8 @@ def add_source(instance: Instance, name: str, url: str, kind: str = "dcat",
         raise UsageError(f"unknown source kind {kind!r}; known: {', '.join(sorted(HARVESTERS))}")
     if not slugify(name) == name:
         raise UsageError(f"source name {name!r} must be a slug such as {slugify(name)!r}")
+    if urlparse(url).scheme.lower() not in ("http", "https", "file") or not urlparse(url).path:
+        raise UsageError(f"source URL {url!r} must be an http(s) or file URL of a catalogue")
     with instance.session() as session:
         if session.scalar(select(Source).where(Source.name == name)) is not None:
             raise UsageError(f"a source named {name!r} already exists")

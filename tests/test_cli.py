@@ -43,6 +43,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no source named 'nowhere'" in capsys.readouterr().err
     assert main(["freshness", "--now", "yesterday"]) == 2
     assert main(["sources", "add", "Not A Slug", "http://127.0.0.1:1/"]) == 2
+    assert main(["sources", "add", "ftp-source", "ftp://127.0.0.1/catalog.ttl"]) == 2
+    assert "must be an http(s) or file URL" in capsys.readouterr().err
 
 
 def test_unreachable_source_exits_3(capsys: pytest.CaptureFixture[str]) -> None:

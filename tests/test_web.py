@@ -166,3 +166,21 @@ def test_issue_summary_groups_by_code_and_field() -> None:
         {"code": "table/missing-cell", "field": "Y", "severity": "error", "count": 1, "rows": [7]},
     ]
     assert issue_summary(None) == []
+
+
+@pytest.mark.parametrize("path, headers, rdflib_format, media_type", [
+    ("/catalog.rdf", {}, "xml", "application/rdf+xml"),
+    ("/catalog.nt", {}, "nt", "application/n-triples"),
+    ("/catalog", {"Accept": "application/ld+json"}, "json-ld", "application/ld+json"),
+    ("/catalog", {"Accept": "text/html"}, "turtle", "text/turtle"),
+])
+def test_catalogue_formats(client: FlaskClient, path: str, headers: dict[str, str], rdflib_format: str,
+                           media_type: str) -> None:
+    import rdflib
+    from rdflib.namespace import DCAT
+
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200 and response.mimetype == media_type
+    graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
+    assert (rdflib.URIRef(f"{BASE_URL}/catalog"), DCAT.dataset,
+            rdflib.URIRef(f"{BASE_URL}/dataset/lambeth/community-toilets")) in graph

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from portal.listing import dataset_detail, dataset_record_graph, list_datasets
+from portal.store import GRAPH_FORMATS
 from portal.web import get_instance
+from portal.web.negotiation import RDFLIB_FORMATS, SUFFIXES, rdf_format
 
 bp = Blueprint("catalogue", __name__)
 
@@ -23,34 +25,24 @@ def home_json() -> Response:
     return jsonify(datasets=list_datasets(get_instance()))
 
 
-#: RDF twins of a dataset page: suffix → (rdflib format, media type).
-RDF_TWINS = {
-    "ttl": ("turtle", "text/turtle"),
-    "jsonld": ("json-ld", "application/ld+json"),
-    "nt": ("nt", "application/n-triples"),
-    "rdf": ("xml", "application/rdf+xml"),
-}
-
-
 @bp.get("/dataset/<publisher>/<slug>")
 def dataset(publisher: str, slug: str) -> Response | str:
     """One dataset: metadata, resources, validation summary and freshness (or its record, by Accept)."""
-    offered = ["text/html", "application/json"] + [media for _, media in RDF_TWINS.values()]
-    best = request.accept_mimetypes.best_match(offered, default="text/html")
-    if best == "application/json":
+    fmt = rdf_format(None, others=("text/html", "application/json"))
+    if fmt is not None:
+        return dataset_rdf(publisher, slug, next(s for s, name in SUFFIXES.items() if name == fmt))
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
         return dataset_json(publisher, slug)
-    for suffix, (_, media_type) in RDF_TWINS.items():
-        if best == media_type:
-            return dataset_rdf(publisher, slug, suffix)
     return render_template("dataset.html", d=dataset_detail(get_instance(), publisher, slug))
 
 
 @bp.get("/dataset/<publisher>/<slug>.<any(ttl, jsonld, nt, rdf):suffix>")
 def dataset_rdf(publisher: str, slug: str, suffix: str) -> Response:
     """The dataset's DCAT-AP record in Turtle, JSON-LD, N-Triples or RDF/XML."""
-    fmt, media_type = RDF_TWINS[suffix]
+    fmt = SUFFIXES[suffix]
     graph = dataset_record_graph(get_instance(), publisher, slug)
-    response = Response(graph.serialize(format=fmt, encoding="utf-8"), mimetype=media_type)
+    response = Response(graph.serialize(format=RDFLIB_FORMATS[fmt], encoding="utf-8"),
+                        mimetype=GRAPH_FORMATS[fmt])
     response.headers["Vary"] = "Accept"
     return response
 
@@ -62,9 +54,9 @@ def dataset_json(publisher: str, slug: str) -> Response:
 
 
 @bp.get("/catalog")
-@bp.get("/catalog.ttl")
-def catalog() -> Response:
-    """The DCAT catalogue with every dataset record, in Turtle."""
+@bp.get("/catalog.<any(ttl, jsonld, nt, rdf):suffix>")
+def catalog(suffix: str | None = None) -> Response:
+    """The DCAT catalogue with every dataset record (Turtle unless a suffix or `Accept` asks otherwise)."""
     instance = get_instance()
     catalog_graph = instance.uris.portal_graph("catalog")
     result = instance.store.query(f"""
@@ -73,5 +65,7 @@ def catalog() -> Response:
           {{ GRAPH <{catalog_graph}> {{ ?s ?p ?o }} }}
           UNION {{ GRAPH ?g {{ ?s a dcat:Dataset ; ?p ?o }} }}
           UNION {{ GRAPH ?g {{ ?d a dcat:Dataset ; dcat:distribution ?s . ?s ?p ?o }} }}
-        }}""", graph_format="turtle")
-    return Response(result.body, mimetype="text/turtle")
+        }}""", graph_format=rdf_format(suffix, others=()) or "turtle")
+    response = Response(result.body, mimetype=result.media_type)
+    response.headers["Vary"] = "Accept"
+    return response

@@ -9,51 +9,26 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from portal.errors import NotFoundError
 from portal.store import select_rows
 from portal.web import get_instance
+from portal.web.negotiation import SUFFIXES, rdf_format, split_suffix
 from vocab.uris import encode_segment
 
 bp = Blueprint("linked_data", __name__)
 
-#: Suffix → (store graph format, media type).
-FORMATS = {
-    "ttl": ("turtle", "text/turtle"),
-    "jsonld": ("jsonld", "application/ld+json"),
-    "nt": ("ntriples", "application/n-triples"),
-    "rdf": ("rdfxml", "application/rdf+xml"),
-}
-
-
-def _split_suffix(path: str) -> tuple[str, str | None]:
-    stem, dot, suffix = path.rpartition(".")
-    if dot and suffix in FORMATS:
-        return stem, suffix
-    return path, None
-
-
-def _negotiated(suffix: str | None) -> str | None:
-    """The RDF format asked for by suffix or Accept; None means HTML."""
-    if suffix:
-        return suffix
-    offered = ["text/html"] + [media for _, media in FORMATS.values()]
-    best = request.accept_mimetypes.best_match(offered, default="text/html")
-    return next((s for s, (_, media) in FORMATS.items() if media == best), None)
-
-
 def _describe(iri: str, suffix: str | None) -> Response | str:
     instance = get_instance()
-    fmt = _negotiated(suffix)
+    fmt = rdf_format(suffix)
     if fmt is not None:
-        graph_format, media_type = FORMATS[fmt]
         result = instance.store.query(f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}",
-                                      graph_format=graph_format)
+                                      graph_format=fmt)
         if not result.body.strip() or result.body.strip() in (b"[]", b"{}"):
             raise NotFoundError(f"nothing is known about <{iri}>")
-        response = Response(result.body, mimetype=media_type)
+        response = Response(result.body, mimetype=result.media_type)
     else:
         rows = select_rows(instance.store, f"""
             SELECT ?p ?o ?g (isIRI(?o) AS ?link) WHERE {{ GRAPH ?g {{ <{iri}> ?p ?o }} }} ORDER BY ?p ?o""")
         if not rows:
             raise NotFoundError(f"nothing is known about <{iri}>")
-        response = Response(render_template("thing.html", iri=iri, rows=rows, formats=FORMATS,
+        response = Response(render_template("thing.html", iri=iri, rows=rows, suffixes=SUFFIXES,
                                             base=request.path.rsplit(".", 1)[0] if suffix else request.path))
     response.headers["Vary"] = "Accept"
     return response
@@ -71,7 +46,7 @@ def _minted(kind: str, path: str) -> str:
 @bp.get("/id/<path:path>")
 def thing(path: str) -> WerkzeugResponse:
     """A thing's URI names the thing, not a document: send the client to its description."""
-    stem, suffix = _split_suffix(path)
+    stem, suffix = split_suffix(path)
     iri = _minted("id", stem)
     target = "/doc/" + iri.split("/id/", 1)[1] + (f".{suffix}" if suffix else "")
     response = redirect(target, code=303)
@@ -82,12 +57,12 @@ def thing(path: str) -> WerkzeugResponse:
 @bp.get("/doc/<path:path>")
 def document(path: str) -> Response | str:
     """The description of the thing `{base}/id/{path}`."""
-    stem, suffix = _split_suffix(path)
+    stem, suffix = split_suffix(path)
     return _describe(_minted("id", stem), suffix)
 
 
 @bp.get("/def/<path:path>")
 def term(path: str) -> Response | str:
     """The definition of a term the portal minted (a dataset's row class or column property)."""
-    stem, suffix = _split_suffix(path)
+    stem, suffix = split_suffix(path)
     return _describe(_minted("def", stem), suffix)

@@ -68,6 +68,13 @@ def _resource(resource: Resource) -> dict[str, Any]:
     }
 
 
+def _validation_counts(dataset: Dataset) -> dict[str, int]:
+    """How many of the dataset's tables passed and failed validation in their latest version."""
+    latest = [r.latest for r in dataset.resources]
+    checked = [v for v in latest if v is not None and v.valid is not None]
+    return {"valid": sum(1 for v in checked if v.valid), "invalid": sum(1 for v in checked if not v.valid)}
+
+
 def _summary(instance: Instance, dataset: Dataset) -> dict[str, Any]:
     uris = instance.uris
     return {
@@ -82,6 +89,7 @@ def _summary(instance: Instance, dataset: Dataset) -> dict[str, Any]:
         "last_content_change": _iso(dataset.last_content_change),
         "triples": dataset.triples,
         "freshness": _freshness(dataset),
+        "validation": _validation_counts(dataset),
     }
 
 

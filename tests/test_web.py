@@ -33,6 +33,7 @@ def test_home_and_its_json_twin(client: FlaskClient) -> None:
     [dataset] = client.get("/datasets.json").get_json()["datasets"]
     assert (dataset["publisher"], dataset["slug"]) == ("lambeth", "community-toilets")
     assert dataset["freshness"]["status"] == "fresh"
+    assert dataset["validation"] == {"valid": 1, "invalid": 0}
 
 
 def test_dataset_page_and_its_json_twin(client: FlaskClient) -> None:

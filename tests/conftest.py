@@ -121,14 +121,18 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def serve_lambeth(file_server: tuple[str, Path], title: str = "Community toilets") -> str:
+    """Put the Lambeth catalogue and its table in the served folder; returns the catalogue's URL."""
+    url, root = file_server
+    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", title), encoding="utf-8")
+    shutil.copyfile(TOILETS, root / "toilets.csv")
+    return f"{url}/catalog.ttl"
+
+
 @pytest.fixture
 def source(instance: Instance, file_server: tuple[str, Path]) -> Path:
     """A DCAT source named `lambeth` served over HTTP; returns the folder it serves."""
     from portal.pipeline import add_source
 
-    url, root = file_server
-    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Community toilets"),
-                                      encoding="utf-8")
-    shutil.copyfile(TOILETS, root / "toilets.csv")
-    add_source(instance, "lambeth", f"{url}/catalog.ttl")
-    return root
+    add_source(instance, "lambeth", serve_lambeth(file_server))
+    return file_server[1]

@@ -56,14 +56,9 @@ def test_unreachable_source_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_sources_query_and_freshness(file_server: tuple[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    import shutil
+    from tests.conftest import serve_lambeth
 
-    from tests.conftest import LAMBETH_CATALOGUE
-
-    url, root = file_server
-    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
-    shutil.copyfile(TOILETS, root / "toilets.csv")
-    assert main(["sources", "add", "lambeth", f"{url}/catalog.ttl"]) == 0
+    assert main(["sources", "add", "lambeth", serve_lambeth(file_server)]) == 0
     assert main(["harvest", "--all"]) == 0
     assert main(["sources", "list"]) == 0
     assert "lambeth\tdcat" in capsys.readouterr().out

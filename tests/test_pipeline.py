@@ -18,7 +18,7 @@ from portal.instance import Instance
 from portal.pipeline import harvest
 from portal.store import ask, select_rows
 from portal.watch import evaluate_freshness
-from tests.conftest import BASE_URL, LAMBETH_CATALOGUE, TOILETS
+from tests.conftest import BASE_URL, LAMBETH_CATALOGUE, TOILETS, serve_lambeth
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 GRAPH = f"{BASE_URL}/graph/lambeth/community-toilets"
@@ -164,21 +164,17 @@ def test_a_what_if_evaluation_leaves_no_trace(instance: Instance, source: Path) 
 
 def test_the_pipeline_runs_on_a_remote_sparql_store(tmp_path: Path, oxigraph_server: str,
                                                     file_server: tuple[str, Path]) -> None:
-    import shutil
-
     from portal.config import load_settings
     from portal.pipeline import add_source
     from portal.store.sparql_http import SparqlHttpStore
 
-    url, root = file_server
-    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
-    shutil.copyfile(TOILETS, root / "toilets.csv")
+    catalogue_url = serve_lambeth(file_server)
     remote = Instance(load_settings({"instance": str(tmp_path / "remote"), "base_url": BASE_URL,
                                      "store": f"{oxigraph_server}/query"}, environ={}))
     try:
         assert isinstance(remote.store, SparqlHttpStore)
         remote.store.drop_graph(GRAPH)
-        add_source(remote, "lambeth", f"{url}/catalog.ttl")
+        add_source(remote, "lambeth", catalogue_url)
         assert harvest(remote, "lambeth", now=T0).status == "ok"
         assert names_in_store(remote) == {r["NAME"] for r in csv_rows(TOILETS)}
     finally:
@@ -204,20 +200,16 @@ def test_two_tables_of_one_dataset_mint_distinct_row_uris(instance: Instance, so
 
 
 def test_an_unreachable_store_fails_the_run_and_says_so(tmp_path: Path, file_server: tuple[str, Path]) -> None:
-    import shutil
-
     from portal.config import load_settings
     from portal.errors import StoreError
     from portal.pipeline import add_source
     from tests.conftest import free_port
 
-    url, root = file_server
-    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
-    shutil.copyfile(TOILETS, root / "toilets.csv")
+    catalogue_url = serve_lambeth(file_server)
     broken = Instance(load_settings({"instance": str(tmp_path / "broken"), "base_url": BASE_URL,
                                      "store": f"http://127.0.0.1:{free_port()}/query"}, environ={}))
     try:
-        add_source(broken, "lambeth", f"{url}/catalog.ttl")
+        add_source(broken, "lambeth", catalogue_url)
         with pytest.raises(StoreError, match="unreachable"):
             harvest(broken, "lambeth", now=T0)
         with broken.session() as session:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -14,17 +13,15 @@ from portal.db import Dataset, HarvestRun
 from portal.instance import Instance
 from portal.pipeline import add_source
 from portal.scheduler import build_scheduler, run_once
-from tests.conftest import LAMBETH_CATALOGUE, TOILETS, free_port
+from tests.conftest import free_port, serve_lambeth
 
 
 def register_sources(settings: Settings, file_server: tuple[str, Path]) -> None:
     """A working source and one whose server is gone."""
-    url, root = file_server
-    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Toilets"), encoding="utf-8")
-    shutil.copyfile(TOILETS, root / "toilets.csv")
+    catalogue_url = serve_lambeth(file_server)
     instance = Instance(settings)
     add_source(instance, "a-gone", f"http://127.0.0.1:{free_port()}/catalog.ttl")
-    add_source(instance, "lambeth", f"{url}/catalog.ttl")
+    add_source(instance, "lambeth", catalogue_url)
     instance.close()
 
 

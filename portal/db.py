@@ -16,8 +16,10 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -27,6 +29,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from sqlalchemy.types import TypeDecorator
+
+from portal.errors import ConfigError, StoreError
 
 
 def utcnow() -> datetime:
@@ -179,12 +183,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine (SQLite gets WAL and a busy timeout) and the tables."""
-    engine = create_engine(url, future=True)
+    """Create an engine (SQLite gets WAL and a busy timeout) and the tables; check older ones fit."""
+    try:
+        engine = create_engine(url, future=True)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError(f"LODESTAR_DATABASE_URL: cannot use {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
+    try:
+        Base.metadata.create_all(engine)
+        _check_columns(engine)
+    except OperationalError as exc:
+        raise StoreError(f"the database at {engine.url.render_as_string(hide_password=True)} "
+                         f"cannot be used: {exc.orig}") from exc
     return engine
+
+
+def _check_columns(engine: Engine) -> None:
+    """Refuse, with a clear message, a database made by a Lodestar whose tables differ."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        found = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in found]
+        if missing:
+            raise ConfigError(
+                f"the database {engine.url.render_as_string(hide_password=True)} was made by another "
+                f"version of Lodestar: table {table.name!r} lacks {', '.join(missing)}; "
+                f"start a new instance folder (there are no migrations yet)")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

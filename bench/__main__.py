@@ -78,7 +78,7 @@ def _frictionless_alone(path: Path, schema: dict[str, Any]) -> Any:
 def bench_demo_pipeline(runs: int, workdir: Path) -> list[tuple[str, str, float, str]]:
     """Each pipeline step on each demo table, then one whole harvest of the demo catalogue."""
     from harvesters.fetch import fetch
-    from portal.cli import DEMO_SOURCE, demo_catalogue_url
+    from portal import demo
     from portal.config import load_settings
     from portal.instance import Instance
     from portal.pipeline import add_source, harvest
@@ -131,8 +131,8 @@ def bench_demo_pipeline(runs: int, workdir: Path) -> list[tuple[str, str, float,
     def whole_harvest() -> None:
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             instance = Instance(load_settings({"instance": tmp}, environ={}))
-            add_source(instance, DEMO_SOURCE, demo_catalogue_url())
-            harvest(instance, DEMO_SOURCE)
+            add_source(instance, demo.SOURCE_NAME, demo.catalogue_url())
+            harvest(instance, demo.SOURCE_NAME)
             start = time.perf_counter()
             evaluate_freshness(instance, datetime.now(timezone.utc))
             freshness_times.append(time.perf_counter() - start)

@@ -11,17 +11,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 
 from portal.errors import PortalError, UsageError
 from portal.instance import Instance
-
-DEMO_SOURCE = "demo"
-
-
-def demo_catalogue_url() -> str:
-    """The file: URL of the bundled demo catalogue."""
-    return (Path(__file__).resolve().parent / "demo" / "catalog.ttl").as_uri()
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -101,6 +93,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
                     print(f"    {issue}")
         for problem in outcome.problems:
             print(f"  not harvested: {problem}")
+    if any(outcome.failed for outcome in outcomes):
+        return 3
     return 1 if any(outcome.has_data_errors for outcome in outcomes) else 0
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from rdflib import Graph
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.catalogue import dataset_record, published_version
 from portal.db import Dataset, Resource
@@ -100,12 +101,17 @@ def list_datasets(instance: Instance) -> list[dict[str, Any]]:
         return [_summary(instance, d) for d in datasets]
 
 
+def _find(session: Session, publisher: str, slug: str) -> Dataset:
+    dataset = session.scalar(select(Dataset).where(Dataset.publisher == publisher, Dataset.slug == slug))
+    if dataset is None:
+        raise NotFoundError(f"no dataset {publisher}/{slug}")
+    return dataset
+
+
 def dataset_record_graph(instance: Instance, publisher: str, slug: str) -> Graph:
     """The DCAT-AP record of one dataset, built by the same function that publishes it."""
     with instance.session() as session:
-        dataset = session.scalar(select(Dataset).where(Dataset.publisher == publisher, Dataset.slug == slug))
-        if dataset is None:
-            raise NotFoundError(f"no dataset {publisher}/{slug}")
+        dataset = _find(session, publisher, slug)
         graph = dataset_record(instance.uris, dataset)
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace)
@@ -115,9 +121,7 @@ def dataset_record_graph(instance: Instance, publisher: str, slug: str) -> Graph
 def dataset_detail(instance: Instance, publisher: str, slug: str) -> dict[str, Any]:
     """One dataset with its metadata, resources, validation and freshness."""
     with instance.session() as session:
-        dataset = session.scalar(select(Dataset).where(Dataset.publisher == publisher, Dataset.slug == slug))
-        if dataset is None:
-            raise NotFoundError(f"no dataset {publisher}/{slug}")
+        dataset = _find(session, publisher, slug)
         detail = _summary(instance, dataset)
         detail.update({
             "identifier": dataset.identifier,

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from harvesters import HarvestedDataset, HarvestedResource, harvester_for
+from harvesters import HARVESTERS, HarvestedDataset, HarvestedResource, harvester_for
 from harvesters.fetch import fetch
 from portal.catalogue import catalogue_record, dataset_record, published_version
 from portal.db import Dataset, HarvestRun, Resource, ResourceVersion, Source, utcnow
@@ -35,8 +35,8 @@ class HarvestOutcome:
     """What one harvest of one source did."""
 
     source: str
-    run_id: int
-    status: str
+    run_id: int | None
+    status: str  # ok | partial | failed
     datasets_seen: int = 0
     datasets_changed: int = 0
     reports: list[Report] = field(default_factory=list)
@@ -47,12 +47,15 @@ class HarvestOutcome:
         """True when some table failed validation or some dataset could not be harvested."""
         return bool(self.problems) or any(not r.valid for r in self.reports)
 
+    @property
+    def failed(self) -> bool:
+        """True when the source (or the store) could not be reached at all."""
+        return self.status == "failed"
+
 
 def add_source(instance: Instance, name: str, url: str, kind: str = "dcat",
                publisher: str | None = None) -> Source:
     """Register a harvest source under a unique name."""
-    from harvesters import HARVESTERS
-
     if kind not in HARVESTERS:
         raise UsageError(f"unknown source kind {kind!r}; known: {', '.join(sorted(HARVESTERS))}")
     if not slugify(name) == name:
@@ -202,7 +205,7 @@ def _resource_row(session: Session, dataset: Dataset, harvested: HarvestedResour
     return resource
 
 
-def _is_table(resource: Resource, path: Path, fetched_type: str) -> bool:
+def _is_table(resource: Resource, fetched_type: str) -> bool:
     kinds = {resource.media_type.lower(), fetched_type.lower()}
     return "text/csv" in kinds or resource.url.lower().split("?")[0].endswith(".csv")
 
@@ -232,7 +235,7 @@ def _refresh_resource(instance: Instance, resource: Resource, harvested: Harvest
                               fetched_at=now, checked_at=now, etag=fetched.etag,
                               last_modified=fetched.last_modified)
     resource.versions.append(version)
-    if _is_table(resource, fetched.path, fetched.media_type):
+    if _is_table(resource, fetched.media_type):
         _upgrade_table(instance, resource, version, fetched.path, outcome)
     return True
 
@@ -307,5 +310,13 @@ def publish_catalogue(instance: Instance) -> None:
 
 
 def harvest_all(instance: Instance, *, now: datetime | None = None) -> list[HarvestOutcome]:
-    """Harvest every registered source in name order."""
-    return [harvest(instance, source.name, now=now) for source in list_sources(instance)]
+    """Harvest every registered source in name order; one failing source does not stop the others."""
+    outcomes = []
+    for source in list_sources(instance):
+        try:
+            outcomes.append(harvest(instance, source.name, now=now))
+        except PortalError as exc:
+            log.error("harvest of %s failed: %s", source.name, exc)
+            outcomes.append(HarvestOutcome(source=source.name, run_id=None, status="failed",
+                                           problems=[str(exc)]))
+    return outcomes

@@ -16,7 +16,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from portal.config import Settings
-from portal.errors import PortalError
 from portal.instance import Instance
 
 log = logging.getLogger(__name__)
@@ -24,16 +23,12 @@ log = logging.getLogger(__name__)
 
 def harvest_job(settings: Settings) -> None:
     """Harvest every source; one source failing does not stop the others."""
-    from portal.pipeline import harvest, list_sources
+    from portal.pipeline import harvest_all
 
     instance = Instance(settings)
     try:
-        for source in list_sources(instance):
-            try:
-                outcome = harvest(instance, source.name)
-                log.info("harvested %s: %s, %d changed", source.name, outcome.status, outcome.datasets_changed)
-            except PortalError as exc:
-                log.error("harvest of %s failed: %s", source.name, exc)
+        for outcome in harvest_all(instance):
+            log.info("harvested %s: %s, %d changed", outcome.source, outcome.status, outcome.datasets_changed)
     finally:
         instance.close()
 

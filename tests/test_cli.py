@@ -85,3 +85,14 @@ def test_harvest_of_an_invalid_table_exits_1_with_located_issues(file_server: tu
     assert main(["harvest", "lambeth"]) == 1
     out = capsys.readouterr().out
     assert "invalid table" in out and "row 6" in out
+
+
+def test_harvest_all_goes_on_past_an_unreachable_source_and_exits_3(file_server: tuple[str, Path],
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import free_port, serve_lambeth
+
+    assert main(["sources", "add", "a-gone", f"http://127.0.0.1:{free_port()}/catalog.ttl"]) == 0
+    assert main(["sources", "add", "lambeth", serve_lambeth(file_server)]) == 0
+    assert main(["harvest", "--all"]) == 3
+    out = capsys.readouterr().out
+    assert "a-gone: failed" in out and "lambeth: ok, 1 datasets, 1 changed" in out

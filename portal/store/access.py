@@ -20,7 +20,7 @@ import requests
 
 from portal.config import Settings
 from portal.errors import StoreBusyError
-from portal.store import TripleStore
+from portal.store import TripleStore, backend
 
 SERVER_FILE = "server.json"
 
@@ -88,12 +88,12 @@ def answers(announcement: ServerAnnouncement, timeout: float) -> bool:
 def _open_embedded(path: Path, wait: float,
                    on_busy: Callable[[StoreBusyError], TripleStore | None]) -> TripleStore:
     """Open the embedded store; while it is busy, ask `on_busy` for another way in, then retry."""
-    from portal.store.oxigraph import OxigraphStore
-
+    embedded = backend("oxigraph")
     deadline = time.monotonic() + wait
     while True:
         try:
-            return OxigraphStore(path)
+            store: TripleStore = embedded(path)
+            return store
         except StoreBusyError as busy:
             other = on_busy(busy)
             if other is not None:
@@ -109,23 +109,21 @@ def open_store(settings: Settings, *, wait: float = 10.0) -> TripleStore:
     """Open the configured store; when another process owns the embedded one, reach it through that process."""
     path = embedded_store_path(settings)
     if path is None:
-        from portal.store.sparql_http import SparqlHttpStore
-
-        return SparqlHttpStore(
+        remote: TripleStore = backend("sparql")(
             str(settings.store), settings.store_update_url or None, settings.store_graph_url or None,
             timeout=float(settings.http_timeout),
         )
+        return remote
 
     def through_portal(busy: StoreBusyError) -> TripleStore | None:
         announcement = read_announcement(settings)
         if announcement is None or not answers(announcement, timeout=5.0):
             return None
-        from portal.store.sparql_http import SparqlHttpStore
-
         query_url, update_url, graph_url = announcement.store_urls
-        return SparqlHttpStore(query_url, update_url, graph_url,
-                               headers={"Authorization": f"Bearer {announcement.token}"},
-                               timeout=max(float(settings.http_timeout), 600.0))
+        through: TripleStore = backend("sparql")(
+            query_url, update_url, graph_url, headers={"Authorization": f"Bearer {announcement.token}"},
+            timeout=max(float(settings.http_timeout), 600.0))
+        return through
 
     return _open_embedded(path, wait, through_portal)
 

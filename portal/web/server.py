@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 from types import FrameType
 
 from portal.config import load_settings
+from portal.demo import seed as seed_demo
 from portal.instance import Instance
 from portal.store.access import announce_server, own_store, withdraw_server
-
-log = logging.getLogger(__name__)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
-
-
-def seed_demo(instance: Instance) -> bool:
-    """Register and harvest the bundled demo catalogue when the instance has no source yet."""
-    from portal.cli import DEMO_SOURCE, demo_catalogue_url
-    from portal.pipeline import add_source, harvest, list_sources
-
-    if list_sources(instance):
-        return False
-    add_source(instance, DEMO_SOURCE, demo_catalogue_url(), "dcat")
-    outcome = harvest(instance, DEMO_SOURCE)
-    log.warning("demo catalogue harvested: %d datasets", outcome.datasets_seen)
-    return True
 
 
 def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:

@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
 
 .PHONY: run test bench lint clean
 
@@ -12,9 +14,9 @@ $(STAMP): setup.cfg
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## Serve the portal on http://127.0.0.1:5000 with the bundled demo catalogue harvested.
+## Serve the portal on http://$(HOST):$(PORT) (make run PORT=8080) with the bundled demo catalogue harvested.
 run: $(STAMP)
-	$(BIN)/lodestar serve --demo
+	$(BIN)/lodestar serve --demo --host $(HOST) --port $(PORT)
 
 ## Install everything, check types, and run the whole test suite.
 test: $(STAMP)

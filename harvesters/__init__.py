@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from harvesters.base import HarvestedDataset, HarvestedResource, Harvester
+
+if TYPE_CHECKING:
+    from portal.egress import Egress
 
 #: Source kinds, each imported only when a source of that kind is harvested.
 HARVESTERS = {
@@ -12,14 +16,15 @@ HARVESTERS = {
 }
 
 
-def harvester_for(kind: str, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024) -> Harvester:
-    """Instantiate the harvester registered for `kind`."""
+def harvester_for(kind: str, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
+                  egress: Egress | None = None) -> Harvester:
+    """Instantiate the harvester registered for `kind`; it reads through `egress` (default: guard on)."""
     try:
         module_name, class_name = HARVESTERS[kind].split(":")
     except KeyError:
         raise KeyError(f"unknown source kind {kind!r}; known: {', '.join(sorted(HARVESTERS))}") from None
     cls = getattr(importlib.import_module(module_name), class_name)
-    harvester: Harvester = cls(timeout=timeout, max_bytes=max_bytes)
+    harvester: Harvester = cls(timeout=timeout, max_bytes=max_bytes, egress=egress)
     return harvester
 
 

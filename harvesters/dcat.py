@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -14,6 +14,9 @@ from harvesters.base import HarvestedDataset, HarvestedResource
 from harvesters.fetch import read_bytes
 from portal.errors import SourceError
 from vocab.namespaces import DCAT, DCTERMS, FOAF, RDF, SKOS, VCARD, XSD
+
+if TYPE_CHECKING:
+    from portal.egress import Egress
 
 TIME = "http://www.w3.org/2006/time#"
 
@@ -208,12 +211,15 @@ class DcatHarvester:
 
     kind = "dcat"
 
-    def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024) -> None:
+    def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
+                 egress: Egress | None = None) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.egress = egress  # None: a default client per catalogue, address guard on
 
     def gather(self, url: str) -> Iterator[HarvestedDataset]:
         """Download and parse the catalogue, then yield its datasets."""
-        data, media_type = read_bytes(url, timeout=self.timeout, max_bytes=self.max_bytes)
+        data, media_type = read_bytes(url, timeout=self.timeout, max_bytes=self.max_bytes,
+                                      egress=self.egress)
         graph = parse_catalogue(data, url, media_type)
         yield from datasets_in(graph)

@@ -1,39 +1,28 @@
-"""Downloading resources: conditional GET, size cap, content hash; `file:` URLs too."""
+"""Downloading resources: conditional GET, size cap, content hash; `file:` URLs too.
+
+HTTP goes through `portal.egress.Egress` (timeouts, deadline, redirects, retries, address guard);
+`file:` URLs are read here.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
-import requests
-
+from portal.egress import CHUNK, DEFAULT_MAX_BYTES, Egress, Fetched
 from portal.errors import SourceError, SourceUnavailableError
 
-CHUNK = 1 << 16
-USER_AGENT = "Lodestar/0.1 (open-data portal harvester)"
+__all__ = ["Fetched", "default_egress", "fetch", "read_bytes"]
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """The result of one download: where the bytes are and what they are."""
-
-    url: str
-    path: Path | None  # None when the server said the content is unchanged (304)
-    sha256: str | None
-    size: int
-    media_type: str
-    etag: str | None = None
-    last_modified: str | None = None
-
-    @property
-    def not_modified(self) -> bool:
-        """True when a conditional GET said nothing changed."""
-        return self.path is None
+def default_egress(*, timeout: float | None = None, max_bytes: int | None = None) -> Egress:
+    """The client used when a caller passes none: default limits, the address guard on."""
+    return Egress(read_timeout=30.0 if timeout is None else timeout,
+                  max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
 
 
 def _file_path(url: str) -> Path:
@@ -43,61 +32,44 @@ def _file_path(url: str) -> Path:
     return Path(url2pathname(unquote(parsed.path)))
 
 
-def read_bytes(url: str, *, timeout: float, max_bytes: int) -> tuple[bytes, str]:
-    """Fetch a small document (a catalogue) whole; returns its bytes and media type."""
-    with tempfile.TemporaryDirectory() as tmp:
-        fetched = fetch(url, Path(tmp), timeout=timeout, max_bytes=max_bytes)
-        assert fetched.path is not None
-        return fetched.path.read_bytes(), fetched.media_type
-
-
-def fetch(url: str, dest_dir: Path, *, timeout: float, max_bytes: int,
-          etag: str | None = None) -> Fetched:
-    """Download `url` into `dest_dir`, hashing while streaming; a known ETag makes it conditional."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
+def _scheme(url: str) -> str:
     scheme = urlparse(url).scheme.lower()
-    if scheme == "file":
-        return _fetch_file(url, dest_dir, max_bytes)
-    if scheme not in ("http", "https"):
+    if scheme not in ("http", "https", "file"):
         raise SourceError(f"{url}: unsupported URL scheme {scheme!r} (use http, https or file)")
-    headers = {"User-Agent": USER_AGENT}
-    # Only the ETag makes the GET conditional. Last-Modified has one-second resolution (a file
-    # rewritten within the second of the previous fetch would look unchanged) and is the
-    # server's claim; without an ETag the content is downloaded and its hash decides.
-    if etag:
-        headers["If-None-Match"] = etag
-    try:
-        response = requests.get(url, headers=headers, timeout=timeout, stream=True)
-    except requests.RequestException as exc:
-        raise SourceUnavailableError(f"{url}: {exc}") from exc
-    with response:
-        if response.status_code == 304:
-            return Fetched(url, None, None, 0, "", etag)
-        if response.status_code >= 400:
-            raise SourceUnavailableError(f"{url}: HTTP {response.status_code}")
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise SourceError(f"{url}: {declared} bytes is more than the limit of {max_bytes}")
-        digest, size = hashlib.sha256(), 0
-        with tempfile.NamedTemporaryFile(dir=dest_dir, delete=False, suffix=".part") as out:
-            try:
-                for chunk in response.iter_content(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise SourceError(f"{url}: larger than the limit of {max_bytes} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-            except requests.RequestException as exc:
-                Path(out.name).unlink(missing_ok=True)
-                raise SourceUnavailableError(f"{url}: download broke off: {exc}") from exc
-            except SourceError:
-                Path(out.name).unlink(missing_ok=True)
-                raise
-        final = dest_dir / digest.hexdigest()
-        Path(out.name).replace(final)
-        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        return Fetched(url, final, digest.hexdigest(), size, media_type,
-                       response.headers.get("ETag"), response.headers.get("Last-Modified"))
+    return scheme
+
+
+def read_bytes(url: str, *, timeout: float | None = None, max_bytes: int | None = None,
+               egress: Egress | None = None) -> tuple[bytes, str]:
+    """Fetch a small document (a catalogue, a schema) whole; returns its bytes and media type.
+
+    Without `egress`, a default client (address guard on) is made from `timeout` and `max_bytes`.
+    """
+    if _scheme(url) == "file":
+        with tempfile.TemporaryDirectory() as tmp:
+            fetched = _fetch_file(url, Path(tmp), DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+            assert fetched.path is not None
+            return fetched.path.read_bytes(), fetched.media_type
+    if egress is not None:
+        return egress.read(url, max_bytes)
+    with default_egress(timeout=timeout, max_bytes=max_bytes) as client:
+        return client.read(url)
+
+
+def fetch(url: str, dest_dir: Path, *, timeout: float | None = None, max_bytes: int | None = None,
+          etag: str | None = None, egress: Egress | None = None) -> Fetched:
+    """Download `url` into `dest_dir`, hashing while streaming; a known ETag makes it conditional.
+
+    Without `egress`, a default client (address guard on) is made from `timeout` and `max_bytes`;
+    with one, its own timeouts apply and `max_bytes`, if given, caps this download.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    if _scheme(url) == "file":
+        return _fetch_file(url, dest_dir, DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+    if egress is not None:
+        return egress.download(url, dest_dir, max_bytes=max_bytes, etag=etag)
+    with default_egress(timeout=timeout, max_bytes=max_bytes) as client:
+        return client.download(url, dest_dir, etag=etag)
 
 
 _SUFFIX_TYPES = {".csv": "text/csv", ".ttl": "text/turtle", ".rdf": "application/rdf+xml",

@@ -7,21 +7,13 @@ from datetime import datetime
 
 from rdflib import Graph, Literal, URIRef
 
-from portal.db import Dataset, Resource, ResourceVersion
+from portal.db import Dataset, Resource
 from vocab.namespaces import DCAT, DCTERMS, DQV, FOAF, PROV, RDF, SPDX, VCARD, XSD
 from vocab.uris import UriScheme
 
 
 def _date(value: datetime) -> Literal:
     return Literal(value.isoformat(), datatype=XSD.dateTime)
-
-
-def published_version(resource: Resource) -> ResourceVersion | None:
-    """The newest version of a resource that passed validation and was converted, if any."""
-    for version in reversed(resource.versions):
-        if version.valid and version.rdf_path:
-            return version
-    return None
 
 
 def dataset_record(uris: UriScheme, dataset: Dataset) -> Graph:
@@ -77,7 +69,7 @@ def _distribution(graph: Graph, uris: UriScheme, dataset: Dataset, resource: Res
     if resource.media_type:
         graph.add((dist, DCAT.mediaType,
                    URIRef("https://www.iana.org/assignments/media-types/" + resource.media_type)))
-    latest = resource.latest
+    latest = resource.latest_version
     if latest is None:
         return
     graph.add((dist, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
@@ -96,7 +88,7 @@ def _distribution(graph: Graph, uris: UriScheme, dataset: Dataset, resource: Res
 
 
 def catalogue_record(uris: UriScheme, datasets: Iterable[Dataset], title: str) -> Graph:
-    """The dcat:Catalog that lists every published dataset."""
+    """The dcat:Catalog that lists the given datasets (the caller leaves out withdrawn ones)."""
     graph = Graph()
     catalog = URIRef(uris.catalog())
     graph.add((catalog, RDF.type, DCAT.Catalog))

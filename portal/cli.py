@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from types import FrameType
 
 from portal.errors import PortalError, UsageError
 from portal.instance import Instance
@@ -27,14 +30,17 @@ def _parse_now(text: str | None) -> datetime:
 
 
 def _instance() -> Instance:
-
+    """The instance the settings name (close it, or better open it in a `with` block)."""
     return Instance.open()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Open the store as its owner, optionally harvest the demo, and serve the portal."""
+    """Bring the store into agreement with the database, then own the store and serve the portal."""
+    from portal.publication import reconcile
     from portal.web.server import serve
 
+    with Instance.open() as instance:
+        reconcile(instance)
     return serve(host=args.host, port=args.port, demo=args.demo)
 
 
@@ -42,11 +48,8 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     """Register a harvest source."""
     from portal.pipeline import add_source
 
-    instance = _instance()
-    try:
+    with Instance.open() as instance:
         add_source(instance, args.name, args.url, args.kind, args.publisher)
-    finally:
-        instance.close()
     print(f"added source {args.name} ({args.kind}) {args.url}")
     return 0
 
@@ -55,11 +58,8 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
     """Show registered sources and their last harvest."""
     from portal.pipeline import list_sources
 
-    instance = _instance()
-    try:
+    with Instance.open() as instance:
         sources = list_sources(instance)
-    finally:
-        instance.close()
     if args.format == "json":
         print(json.dumps([{
             "name": s.name, "kind": s.kind, "url": s.url,
@@ -78,14 +78,12 @@ def cmd_harvest(args: argparse.Namespace) -> int:
 
     if bool(args.name) == bool(args.all):
         raise UsageError("give a source NAME or --all")
-    instance = _instance()
-    try:
+    with Instance.open() as instance:
         outcomes = harvest_all(instance) if args.all else [harvest(instance, args.name)]
-    finally:
-        instance.close()
     for outcome in outcomes:
+        withdrawn = f", {outcome.datasets_withdrawn} withdrawn" if outcome.datasets_withdrawn else ""
         print(f"{outcome.source}: {outcome.status}, {outcome.datasets_seen} datasets, "
-              f"{outcome.datasets_changed} changed")
+              f"{outcome.datasets_changed} changed{withdrawn}")
         for report in outcome.reports:
             if not report.valid:
                 print(f"  invalid table {report.subject}: {len(report.errors)} error(s)")
@@ -135,13 +133,10 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     from portal.watch import evaluate_freshness
 
     now = _parse_now(args.now)
-    instance = _instance()
-    try:
+    with Instance.open() as instance:
         # An evaluation at a chosen instant is a what-if: it must not write a history that
         # later real evaluations would contradict (and so raise false alerts).
         outcomes = evaluate_freshness(instance, now, record=args.now is None or args.record)
-    finally:
-        instance.close()
     if args.format == "json":
         print(json.dumps([{
             "dataset": f"{o.publisher}/{o.dataset}", "status": o.result.status, "previous": o.previous,
@@ -239,19 +234,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends a command like Ctrl-C does: through the code, so that runs are recorded as ended."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; map errors to the fixed exit codes."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return int(args.func(args))
     except PortalError as exc:
         print(f"lodestar: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        print("lodestar: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

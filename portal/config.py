@@ -43,7 +43,17 @@ SETTINGS: tuple[Setting, ...] = (
             "with /query replaced by /update)."),
     Setting("store_graph_url", "", "SPARQL 1.1 Graph Store Protocol URL of a remote store (default: the "
             "query URL with /query replaced by /store)."),
-    Setting("http_timeout", 30.0, "Seconds before a harvest download or remote store call gives up."),
+    Setting("allow_private_addresses", False, "Let outbound HTTP reach loopback, private, link-local and "
+            "other non-public addresses (local sources, tests); off, a catalogue cannot make the portal "
+            "fetch internal endpoints (SSRF)."),
+    Setting("http_connect_timeout", 10.0, "Seconds an outbound HTTP connection may take to open."),
+    Setting("http_timeout", 30.0, "Seconds one read of an outbound HTTP answer (harvest, schema, remote "
+            "store) may wait for data."),
+    Setting("http_deadline", 300.0, "Seconds a whole outbound HTTP request of a harvest may take: "
+            "redirects, retries and the body included (the remote store has no such limit)."),
+    Setting("http_max_redirects", 5, "Redirects an outbound HTTP request follows at most."),
+    Setting("http_retries", 3, "Retries of an idempotent outbound HTTP request after a connection error "
+            "or a 429/502/503/504 answer, with exponential backoff that honours Retry-After."),
     Setting("max_download_bytes", 200 * 1024 * 1024, "Largest resource file a harvest downloads."),
     Setting("harvest_every_hours", 24.0, "Hours between scheduled harvests of every source "
             "(`lodestar schedule`)."),

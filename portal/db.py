@@ -1,7 +1,13 @@
-"""The operational database: sources, harvest runs, datasets, resource versions, freshness."""
+"""The operational database: sources, harvest runs, datasets, resource versions, freshness.
+
+The tables are made and upgraded by the Alembic migrations in `portal.migrations`, never by
+`create_all`; a change to a model here needs a new revision there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,14 +22,15 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    inspect,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     Session,
+    WriteOnlyMapped,
     mapped_column,
     relationship,
     sessionmaker,
@@ -31,6 +38,10 @@ from sqlalchemy.orm import (
 from sqlalchemy.types import TypeDecorator
 
 from portal.errors import ConfigError, StoreError
+
+#: Milliseconds a SQLite connection waits for another writer before giving up. Writers hold
+#: the database for short transactions only, so a longer wait means something is wrong.
+SQLITE_BUSY_MS = 5000
 
 
 def utcnow() -> datetime:
@@ -61,6 +72,14 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
+class InstanceInfo(Base):
+    """Facts an instance keeps about itself (such as the base URL its URIs were minted under)."""
+
+    __tablename__ = "instance_info"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class Source(Base):
     """A harvest source registered by a data officer."""
 
@@ -76,7 +95,7 @@ class Source(Base):
 
 
 class HarvestRun(Base):
-    """One harvest of one source: when, how it ended, what it saw."""
+    """One harvest of one source: when, by which process, how it ended, what it saw."""
 
     __tablename__ = "harvest_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,11 +106,20 @@ class HarvestRun(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     datasets_seen: Mapped[int] = mapped_column(Integer, default=0)
     datasets_changed: Mapped[int] = mapped_column(Integer, default=0)
+    pid: Mapped[int | None] = mapped_column(Integer)  # the harvesting process, to spot abandoned runs
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    process_token: Mapped[str | None] = mapped_column(String(100))  # tells the process from a pid reuse
     source: Mapped[Source] = relationship(back_populates="runs")
 
 
 class Dataset(Base):
-    """A harvested dataset, identified in the portal by publisher and slug."""
+    """A harvested dataset, identified in the portal by publisher and slug.
+
+    Publication is recorded in two steps so that the store and the database can be brought
+    back into agreement after a crash: `graph_digest`/`graph_files` say what the dataset's named
+    graph should hold (the record file and the converted tables); `published_digest` says what
+    the store was last confirmed to hold. They differ while a publication is pending.
+    """
 
     __tablename__ = "datasets"
     __table_args__ = (UniqueConstraint("publisher", "slug"),)
@@ -110,14 +138,29 @@ class Dataset(Base):
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     triples: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")  # |withdrawn
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    graph_files: Mapped[list[str] | None] = mapped_column(JSON)  # relative to the instance folder
+    graph_digest: Mapped[str | None] = mapped_column(String(80))
+    published_digest: Mapped[str | None] = mapped_column(String(80))
     source: Mapped[Source] = relationship(back_populates="datasets")
     resources: Mapped[list[Resource]] = relationship(back_populates="dataset", order_by="Resource.id")
     statuses: Mapped[list[FreshnessStatus]] = relationship(
         back_populates="dataset", order_by="FreshnessStatus.id")
 
+    @property
+    def withdrawn(self) -> bool:
+        """True when the source no longer lists the dataset."""
+        return self.status == "withdrawn"
+
 
 class Resource(Base):
-    """A file of a dataset (a DCAT distribution)."""
+    """A file of a dataset (a DCAT distribution).
+
+    `latest_version` is the most recently fetched version and `published_version` the newest
+    one that validated and was converted; both are kept up to date as versions are added, so
+    neither needs the version history loaded.
+    """
 
     __tablename__ = "resources"
     __table_args__ = (UniqueConstraint("dataset_id", "slug"),)
@@ -129,14 +172,18 @@ class Resource(Base):
     media_type: Mapped[str] = mapped_column(String(100), default="")
     schema_ref: Mapped[str | None] = mapped_column(Text)
     rdf_namespace: Mapped[str | None] = mapped_column(String(200))  # fixed once minted (Cool URIs)
+    latest_version_id: Mapped[int | None] = mapped_column(ForeignKey(
+        "resource_versions.id", name="fk_resources_latest_version_id", use_alter=True))
+    published_version_id: Mapped[int | None] = mapped_column(ForeignKey(
+        "resource_versions.id", name="fk_resources_published_version_id", use_alter=True))
     dataset: Mapped[Dataset] = relationship(back_populates="resources")
-    versions: Mapped[list[ResourceVersion]] = relationship(
-        back_populates="resource", order_by="ResourceVersion.id")
-
-    @property
-    def latest(self) -> ResourceVersion | None:
-        """The most recently fetched version."""
-        return self.versions[-1] if self.versions else None
+    versions: WriteOnlyMapped[ResourceVersion] = relationship(
+        foreign_keys="ResourceVersion.resource_id", order_by="ResourceVersion.id",
+        back_populates="resource")
+    latest_version: Mapped[ResourceVersion | None] = relationship(
+        foreign_keys=[latest_version_id], post_update=True)
+    published_version: Mapped[ResourceVersion | None] = relationship(
+        foreign_keys=[published_version_id], post_update=True)
 
 
 class ResourceVersion(Base):
@@ -156,7 +203,7 @@ class ResourceVersion(Base):
     report_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     rdf_path: Mapped[str | None] = mapped_column(Text)
     triples: Mapped[int] = mapped_column(Integer, default=0)
-    resource: Mapped[Resource] = relationship(back_populates="versions")
+    resource: Mapped[Resource] = relationship(foreign_keys=[resource_id], back_populates="versions")
 
 
 class FreshnessStatus(Base):
@@ -177,39 +224,45 @@ class FreshnessStatus(Base):
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine (SQLite gets WAL and a busy timeout) and the tables; check older ones fit."""
+def describe(engine: Engine) -> str:
+    """The database's URL as it may be shown (no password)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def database_errors(engine: Engine) -> Iterator[None]:
+    """Turn a database that cannot answer (locked, gone, refusing) into a `StoreError`.
+
+    This is the one place where SQLAlchemy's operational errors become portal errors.
+    """
     try:
-        engine = create_engine(url, future=True)
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig).strip() or type(exc.orig).__name__
+        hint = (" (another Lodestar command is writing to it; try again when it has finished)"
+                if "locked" in reason or "busy" in reason else "")
+        raise StoreError(f"the database at {describe(engine)} cannot be used: {reason}{hint}") from exc
+    except PoolTimeoutError as exc:
+        raise StoreError(f"the database at {describe(engine)} has no free connection: {exc}") from exc
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for a database URL (SQLite gets WAL, a short busy wait and foreign keys).
+
+    The tables are not touched here: `portal.migrations.upgrade_database` makes or upgrades them.
+    """
+    try:
+        engine = create_engine(url)
     except (ArgumentError, ImportError) as exc:
         raise ConfigError(f"LODESTAR_DATABASE_URL: cannot use {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        Base.metadata.create_all(engine)
-        _check_columns(engine)
-    except OperationalError as exc:
-        raise StoreError(f"the database at {engine.url.render_as_string(hide_password=True)} "
-                         f"cannot be used: {exc.orig}") from exc
     return engine
-
-
-def _check_columns(engine: Engine) -> None:
-    """Refuse, with a clear message, a database made by a Lodestar whose tables differ."""
-    inspector = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        found = {column["name"] for column in inspector.get_columns(table.name)}
-        missing = [column.name for column in table.columns if column.name not in found]
-        if missing:
-            raise ConfigError(
-                f"the database {engine.url.render_as_string(hide_password=True)} was made by another "
-                f"version of Lodestar: table {table.name!r} lacks {', '.join(missing)}; "
-                f"start a new instance folder (there are no migrations yet)")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

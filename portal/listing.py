@@ -6,12 +6,13 @@ from typing import Any
 
 from rdflib import Graph
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from portal.catalogue import dataset_record, published_version
-from portal.db import Dataset, Resource
+from portal.catalogue import dataset_record
+from portal.db import Dataset, FreshnessStatus, Resource, ResourceVersion
 from portal.errors import NotFoundError
 from portal.instance import Instance
+from portal.watch import latest_statuses
 from vocab.frequencies import normalise_frequency
 from vocab.namespaces import PREFIXES
 
@@ -25,10 +26,9 @@ def _frequency_label(declared: str | None) -> str | None:
     return frequency.label if frequency is not None else None
 
 
-def _freshness(dataset: Dataset) -> dict[str, Any] | None:
-    if not dataset.statuses:
+def _freshness(last: FreshnessStatus | None) -> dict[str, Any] | None:
+    if last is None:
         return None
-    last = dataset.statuses[-1]
     return {"status": last.status, "since": _iso(last.evaluated_at), "reason": last.reason,
             "due_at": _iso(last.due_at), "overdue_at": _iso(last.overdue_at)}
 
@@ -48,8 +48,8 @@ def issue_summary(report: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _resource(resource: Resource) -> dict[str, Any]:
-    latest = resource.latest
-    published = published_version(resource)
+    latest = resource.latest_version
+    published = resource.published_version
     report = latest.report_json if latest is not None else None
     return {
         "slug": resource.slug,
@@ -69,14 +69,20 @@ def _resource(resource: Resource) -> dict[str, Any]:
     }
 
 
-def _validation_counts(dataset: Dataset) -> dict[str, int]:
-    """How many of the dataset's tables passed and failed validation in their latest version."""
-    latest = [r.latest for r in dataset.resources]
-    checked = [v for v in latest if v is not None and v.valid is not None]
-    return {"valid": sum(1 for v in checked if v.valid), "invalid": sum(1 for v in checked if not v.valid)}
+def _validation_counts(session: Session) -> dict[int, dict[str, int]]:
+    """How many tables of each dataset passed and failed validation in their latest version (one query)."""
+    counts: dict[int, dict[str, int]] = {}
+    for dataset_id, valid in session.execute(
+            select(Resource.dataset_id, ResourceVersion.valid)
+            .join(ResourceVersion, Resource.latest_version_id == ResourceVersion.id)
+            .where(ResourceVersion.valid.is_not(None))):
+        tally = counts.setdefault(dataset_id, {"valid": 0, "invalid": 0})
+        tally["valid" if valid else "invalid"] += 1
+    return counts
 
 
-def _summary(instance: Instance, dataset: Dataset) -> dict[str, Any]:
+def _summary(instance: Instance, dataset: Dataset, last_status: FreshnessStatus | None,
+             validation: dict[str, int] | None) -> dict[str, Any]:
     uris = instance.uris
     return {
         "publisher": dataset.publisher,
@@ -89,22 +95,33 @@ def _summary(instance: Instance, dataset: Dataset) -> dict[str, Any]:
         "frequency_label": _frequency_label(dataset.frequency),
         "last_content_change": _iso(dataset.last_content_change),
         "triples": dataset.triples,
-        "freshness": _freshness(dataset),
-        "validation": _validation_counts(dataset),
+        "freshness": _freshness(last_status),
+        "validation": validation or {"valid": 0, "invalid": 0},
     }
 
 
 def list_datasets(instance: Instance) -> list[dict[str, Any]]:
-    """Every dataset, ordered by publisher and title."""
+    """Every dataset that is not withdrawn, ordered by publisher and title.
+
+    Three queries whatever the number of datasets and versions: the datasets, their newest
+    freshness statuses, and the validity of their resources' latest versions.
+    """
     with instance.session() as session:
-        datasets = session.scalars(select(Dataset).order_by(Dataset.publisher, Dataset.title))
-        return [_summary(instance, d) for d in datasets]
+        datasets = list(session.scalars(select(Dataset).where(Dataset.status == "active")
+                                        .order_by(Dataset.publisher, Dataset.title)))
+        statuses = latest_statuses(session)
+        validation = _validation_counts(session)
+        return [_summary(instance, d, statuses.get(d.id), validation.get(d.id)) for d in datasets]
 
 
 def _find(session: Session, publisher: str, slug: str) -> Dataset:
+    """The dataset named so; a withdrawn one is not found (it is out of the catalogue and the store)."""
     dataset = session.scalar(select(Dataset).where(Dataset.publisher == publisher, Dataset.slug == slug))
     if dataset is None:
         raise NotFoundError(f"no dataset {publisher}/{slug}")
+    if dataset.withdrawn:
+        when = f" on {dataset.withdrawn_at:%Y-%m-%d}" if dataset.withdrawn_at else ""
+        raise NotFoundError(f"dataset {publisher}/{slug} was withdrawn{when}: its source no longer lists it")
     return dataset
 
 
@@ -122,7 +139,14 @@ def dataset_detail(instance: Instance, publisher: str, slug: str) -> dict[str, A
     """One dataset with its metadata, resources, validation and freshness."""
     with instance.session() as session:
         dataset = _find(session, publisher, slug)
-        detail = _summary(instance, dataset)
+        resources = list(session.scalars(select(Resource).where(Resource.dataset_id == dataset.id)
+                                         .order_by(Resource.id).options(
+            selectinload(Resource.latest_version), selectinload(Resource.published_version))))
+        validation = {"valid": 0, "invalid": 0}
+        for resource in resources:
+            if resource.latest_version is not None and resource.latest_version.valid is not None:
+                validation["valid" if resource.latest_version.valid else "invalid"] += 1
+        detail = _summary(instance, dataset, dataset.statuses[-1] if dataset.statuses else None, validation)
         detail.update({
             "identifier": dataset.identifier,
             "description": dataset.description,
@@ -131,7 +155,7 @@ def dataset_detail(instance: Instance, publisher: str, slug: str) -> dict[str, A
             "first_seen": _iso(dataset.first_seen),
             "last_seen": _iso(dataset.last_seen),
             "source": dataset.source.name,
-            "resources": [_resource(r) for r in dataset.resources],
+            "resources": [_resource(r) for r in resources],
             "freshness_history": [
                 {"status": s.status, "previous": s.previous, "evaluated_at": _iso(s.evaluated_at),
                  "reason": s.reason} for s in dataset.statuses],

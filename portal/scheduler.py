@@ -1,7 +1,7 @@
 """`lodestar schedule`: APScheduler runs harvests and freshness checks, in its own process.
 
-Each job opens the instance, calls the same pipeline functions as the CLI, and closes it again,
-so the embedded store is held only while a job runs (or reached through a running portal).
+Each job opens the instance in a `with` block, calls the same pipeline functions as the CLI, and
+closes it again, so nothing (store, database connections) is held between jobs.
 Nothing here starts at import time; the app factory never starts a scheduler.
 """
 
@@ -25,26 +25,20 @@ def harvest_job(settings: Settings) -> None:
     """Harvest every source; one source failing does not stop the others."""
     from portal.pipeline import harvest_all
 
-    instance = Instance(settings)
-    try:
+    with Instance(settings) as instance:
         for outcome in harvest_all(instance):
             log.info("harvested %s: %s, %d changed", outcome.source, outcome.status, outcome.datasets_changed)
-    finally:
-        instance.close()
 
 
 def freshness_job(settings: Settings) -> None:
     """Evaluate every dataset's freshness now and record the changes."""
     from portal.watch import evaluate_freshness
 
-    instance = Instance(settings)
-    try:
+    with Instance(settings) as instance:
         outcomes = evaluate_freshness(instance, datetime.now(timezone.utc))
-        for outcome in outcomes:
-            if outcome.alert:
-                log.warning("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
-    finally:
-        instance.close()
+    for outcome in outcomes:
+        if outcome.alert:
+            log.warning("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
 
 
 JOBS: dict[str, tuple[Callable[[Settings], None], Callable[[Settings], timedelta]]] = {

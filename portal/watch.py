@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rdflib import Graph, Literal, URIRef
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from portal.db import Dataset, FreshnessStatus
 from portal.freshness import FreshnessResult, evaluate, is_alert_transition
@@ -31,8 +32,15 @@ class FreshnessOutcome:
         return is_alert_transition(self.previous, self.result.status)
 
 
+def latest_statuses(session: Session) -> dict[int, FreshnessStatus]:
+    """The newest freshness status of every dataset that has one, by dataset id (one query)."""
+    newest = select(func.max(FreshnessStatus.id)).group_by(FreshnessStatus.dataset_id)
+    return {status.dataset_id: status
+            for status in session.scalars(select(FreshnessStatus).where(FreshnessStatus.id.in_(newest)))}
+
+
 def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True) -> list[FreshnessOutcome]:
-    """Evaluate all datasets at `now` from their real content changes.
+    """Evaluate all datasets (but withdrawn ones) at `now` from their real content changes.
 
     With `record`, status changes enter the history and the statuses are published as RDF;
     without it the evaluation is a what-if that leaves no trace (``lodestar freshness --now``).
@@ -41,13 +49,16 @@ def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True
         raise ValueError("`now` must be timezone-aware")
     outcomes = []
     with instance.session() as session:
-        for dataset in session.scalars(select(Dataset).order_by(Dataset.publisher, Dataset.slug)):
+        datasets = list(session.scalars(select(Dataset).where(Dataset.status == "active")
+                                        .order_by(Dataset.publisher, Dataset.slug)))
+        last_statuses = latest_statuses(session)
+        for dataset in datasets:
             result = evaluate(normalise_frequency(dataset.frequency), dataset.last_content_change, now)
-            last = dataset.statuses[-1] if dataset.statuses else None
+            last = last_statuses.get(dataset.id)
             previous = last.status if last else None
             if record and (last is None or last.status != result.status):
                 session.add(FreshnessStatus(
-                    dataset=dataset, evaluated_at=now, status=result.status, previous=previous,
+                    dataset_id=dataset.id, evaluated_at=now, status=result.status, previous=previous,
                     due_at=result.due_at, overdue_at=result.overdue_at, reason=result.reason))
             outcomes.append(FreshnessOutcome(dataset.publisher, dataset.slug, dataset.title, result,
                                              previous))

@@ -50,22 +50,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float = 30.0) -> None:
-    """Poll `url` until it answers, or fail the test."""
+def wait_for(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll `url` until it answers, or fail the test; fail at once if `process` (its server) has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with code {process.returncode} before answering")
         try:
             requests.get(url, timeout=2)
             return
         except requests.RequestException:
-            time.sleep(0.1)
+            time.sleep(0.05)
     raise RuntimeError(f"{url} did not come up within {timeout} s")
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings of a fresh instance in a temporary folder, ignoring the environment."""
-    return load_settings({"instance": str(tmp_path / "instance"), "base_url": BASE_URL}, environ={})
+    return load_settings({"instance": str(tmp_path / "instance"), "base_url": BASE_URL,
+                          "allow_private_addresses": True}, environ={})
 
 
 @pytest.fixture
@@ -77,6 +80,8 @@ def instance(settings: Settings) -> Iterator[Instance]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    timeout = 10  # a client that connects and never asks cannot keep the server from closing
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -88,11 +93,16 @@ def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root.mkdir()
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server.daemon_threads = False  # so that server_close() joins the request threads
+    # serve_forever() looks for shutdown() every poll_interval: 0.5 s by default, on every teardown.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
 
 
 def oxigraph_binary() -> str:
@@ -114,11 +124,15 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(url + "/query")
+        wait_for(url + "/query", process=process)
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def serve_lambeth(file_server: tuple[str, Path], title: str = "Community toilets") -> str:

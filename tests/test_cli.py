@@ -16,12 +16,15 @@ def instance_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in ("LODESTAR_STORE", "LODESTAR_DATABASE_URL", "LODESTAR_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LODESTAR_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("LODESTAR_ALLOW_PRIVATE_ADDRESSES", "1")  # the sources are on loopback
+    monkeypatch.setenv("LODESTAR_HTTP_RETRIES", "0")  # an unreachable source fails at once
     return tmp_path / "instance"
 
 
 def test_validate_a_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(TOILETS), "--schema", "public-toilets"]) == 0
-    assert "valid" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith(f"{TOILETS}: valid — ") and "INVALID" not in out
 
 
 def test_validate_reports_located_errors_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,3 +99,33 @@ def test_harvest_all_goes_on_past_an_unreachable_source_and_exits_3(file_server:
     assert main(["harvest", "--all"]) == 3
     out = capsys.readouterr().out
     assert "a-gone: failed" in out and "lambeth: ok, 1 datasets, 1 changed" in out
+
+
+def test_a_locked_database_exits_3_without_a_traceback(instance_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+    import threading
+
+    assert main(["sources", "list"]) == 0  # makes the instance
+    monkeypatch.setattr("portal.db.SQLITE_BUSY_MS", 100)  # the real wait is five seconds
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        other = sqlite3.connect(instance_env / "lodestar.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        release.wait(30)
+        other.execute("ROLLBACK")
+        other.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(5)
+        assert main(["sources", "add", "lambeth", "http://127.0.0.1:9/catalog.ttl"]) == 3
+    finally:
+        release.set()
+        holder.join()
+    err = capsys.readouterr().err
+    assert "database is locked" in err and "Traceback" not in err
+

@@ -116,7 +116,8 @@ def test_table_shape() -> None:
     for code, frequency in FREQUENCIES.items():
         assert frequency.key == code and frequency.uri == EU_FREQUENCY_BASE + code
         assert frequency.label
-        assert frequency.exempt or frequency.period is None or frequency.period > timedelta(0)
+        assert frequency.period is None or frequency.period > timedelta(0), code
+        assert not (frequency.exempt and frequency.period is not None), code  # exempt: no period to miss
 
 
 @pytest.mark.parametrize(

@@ -170,7 +170,8 @@ def test_the_pipeline_runs_on_a_remote_sparql_store(tmp_path: Path, oxigraph_ser
 
     catalogue_url = serve_lambeth(file_server)
     remote = Instance(load_settings({"instance": str(tmp_path / "remote"), "base_url": BASE_URL,
-                                     "store": f"{oxigraph_server}/query"}, environ={}))
+                                     "store": f"{oxigraph_server}/query", "allow_private_addresses": True},
+                                    environ={}))
     try:
         assert isinstance(remote.store, SparqlHttpStore)
         remote.store.drop_graph(GRAPH)
@@ -207,7 +208,8 @@ def test_an_unreachable_store_fails_the_run_and_says_so(tmp_path: Path, file_ser
 
     catalogue_url = serve_lambeth(file_server)
     broken = Instance(load_settings({"instance": str(tmp_path / "broken"), "base_url": BASE_URL,
-                                     "store": f"http://127.0.0.1:{free_port()}/query"}, environ={}))
+                                     "store": f"http://127.0.0.1:{free_port()}/query",
+                                     "allow_private_addresses": True}, environ={}))
     try:
         add_source(broken, "lambeth", catalogue_url)
         with pytest.raises(StoreError, match="unreachable"):

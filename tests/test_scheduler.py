@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
+import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from sqlalchemy import select
 
 from portal.config import Settings, load_settings
@@ -16,25 +17,26 @@ from portal.scheduler import build_scheduler, run_once
 from tests.conftest import free_port, serve_lambeth
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings, with no retries: the gone source fails at once."""
+    return load_settings({**settings.values, "http_retries": 0}, environ={})
+
+
 def register_sources(settings: Settings, file_server: tuple[str, Path]) -> None:
     """A working source and one whose server is gone."""
     catalogue_url = serve_lambeth(file_server)
-    instance = Instance(settings)
-    add_source(instance, "a-gone", f"http://127.0.0.1:{free_port()}/catalog.ttl")
-    add_source(instance, "lambeth", catalogue_url)
-    instance.close()
+    with Instance(settings) as instance:
+        add_source(instance, "a-gone", f"http://127.0.0.1:{free_port()}/catalog.ttl")
+        add_source(instance, "lambeth", catalogue_url)
 
 
 def runs_by_source(settings: Settings) -> dict[str, list[str]]:
-    instance = Instance(settings)
-    try:
-        with instance.session() as session:
-            runs: dict[str, list[str]] = {}
-            for run in session.scalars(select(HarvestRun).order_by(HarvestRun.id)):
-                runs.setdefault(run.source.name, []).append(run.status)
-            return runs
-    finally:
-        instance.close()
+    with Instance(settings) as instance, instance.session() as session:
+        runs: dict[str, list[str]] = {}
+        for run in session.scalars(select(HarvestRun).order_by(HarvestRun.id)):
+            runs.setdefault(run.source.name, []).append(run.status)
+        return runs
 
 
 def test_intervals_come_from_the_settings(tmp_path: Path) -> None:
@@ -50,23 +52,22 @@ def test_run_once_harvests_every_source_despite_a_failing_one(settings: Settings
     register_sources(settings, file_server)
     run_once(settings)
     assert runs_by_source(settings) == {"a-gone": ["failed"], "lambeth": ["ok"]}
-    instance = Instance(settings)
-    with instance.session() as session:
+    with Instance(settings) as instance, instance.session() as session:
         dataset = session.scalar(select(Dataset))
         assert dataset is not None and dataset.statuses[-1].status == "fresh"
-    instance.close()
 
 
 def test_the_scheduler_runs_its_jobs(settings: Settings, file_server: tuple[str, Path]) -> None:
     register_sources(settings, file_server)
     scheduler = build_scheduler(settings)
-    thread = threading.Thread(target=scheduler.start, daemon=True)
+    harvested = threading.Event()
+    scheduler.add_listener(lambda event: harvested.set() if event.job_id == "harvest" else None,
+                           EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    thread = threading.Thread(target=scheduler.start)
     thread.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "lambeth" not in runs_by_source(settings):
-            time.sleep(0.5)
+        assert harvested.wait(60), "the harvest job did not run"
     finally:
         scheduler.shutdown(wait=True)
         thread.join(timeout=30)
-    assert runs_by_source(settings)["lambeth"] == ["ok"]
+    assert runs_by_source(settings) == {"a-gone": ["failed"], "lambeth": ["ok"]}

@@ -11,6 +11,7 @@ import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 QueryKind = Literal["bindings", "boolean", "graph"]
@@ -46,28 +47,32 @@ class QueryResult:
         return json.loads(self.body)
 
 
+#: What a graph's new content may be given as: N-Triples bytes, one N-Triples file, or several
+#: files whose concatenation is the graph (a dataset record plus its converted tables).
+GraphContent = bytes | Path | Sequence[Path]
+
+
 @runtime_checkable
 class TripleStore(Protocol):
     """What the portal needs of a triple store.
 
-    Queries see the union of all named graphs as their default graph.
+    Queries see the union of all named graphs as their default graph, unless `default_graphs`
+    names the graphs to use instead; `named_graphs` limits what `GRAPH ?g` ranges over.
     """
 
-    def query(self, sparql: str, *, bindings_format: str = "json",
-              graph_format: str = "turtle") -> QueryResult:
+    def query(self, sparql: str, *, bindings_format: str = "json", graph_format: str = "turtle",
+              default_graphs: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None) -> QueryResult:
         """Run a SPARQL 1.1 query; SELECT/ASK answer in `bindings_format`, CONSTRUCT/DESCRIBE in `graph_format`."""
         ...
 
-    def update(self, sparql: str) -> None:
-        """Run a SPARQL 1.1 Update request as one transaction."""
-        ...
-
-    def replace_graph(self, graph: str, ntriples: Path | bytes) -> None:
-        """Replace a whole named graph with N-Triples; readers see the old or the new graph, never half."""
+    def replace_graph(self, graph: str, content: GraphContent) -> bool:
+        """Make `graph` hold exactly `content` (N-Triples), streamed; readers see the old or the new graph,
+        never half. Returns False when the graph already held exactly that content (nothing written)."""
         ...
 
     def drop_graph(self, graph: str) -> None:
-        """Remove a named graph if it exists."""
+        """Withdraw a named graph if it exists (readers switch in one step)."""
         ...
 
     def graph_ntriples(self, graph: str) -> bytes:

@@ -1,27 +1,57 @@
-"""The embedded default store: pyoxigraph on disk, one writer process, many reader threads."""
+"""The embedded default store: pyoxigraph on disk, in immutable generations (see `generations`).
+
+Any process may read; writes are serialised by a lock, so CLI commands, the scheduler and a
+running portal share one store folder. A write never touches what readers use:
+
+- a small change (a few subjects of a graph) is applied to a checkpoint of the active
+  generation (hard links, milliseconds), only the changed subjects rewritten;
+- a new or wholly changed graph is bulk-loaded into the checkpoint, or the generation is
+  rebuilt by bulk loading every graph's published content when the graph being replaced is
+  most of the store (deleting millions of quads one by one is far slower than loading anew);
+- then the new generation is activated in one atomic step.
+"""
 
 from __future__ import annotations
 
+import gc
+import logging
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Sequence
 
 import pyoxigraph as ox
 
-from portal.errors import StoreBusyError, StoreError, UsageError
-from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, QueryKind, QueryResult
+from portal.errors import StoreError, UsageError
+from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, GraphContent, QueryKind, QueryResult
+from portal.store.content import Content, Difference, difference, ingest, same_content
+from portal.store.generations import Layout, StoreReader, collect, write_lock
 
-_BINDINGS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-_GRAPHS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "nquads": ox.RdfFormat.N_QUADS,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
+log = logging.getLogger(__name__)
+
+__all__ = ["OxigraphStore", "StoreReader"]
+
+#: Loads bigger than this are followed by `optimize` (heavy queries are several times slower without).
+OPTIMIZE_AFTER = 500_000
+#: Bytes of N-Triples handed to one `bulk_load` call.
+BULK_SLICE = 48 << 20
+#: Below this many triples, an old graph is deleted in place rather than the generation rebuilt.
+DELETE_IN_PLACE = 100_000
+
+
+def _results_format(name: str) -> ox.QueryResultsFormat:
+    found = ox.QueryResultsFormat.from_media_type(BINDINGS_FORMATS[name])
+    if found is None:
+        raise UsageError(f"unknown results format {name!r}")
+    return found
+
+
+def _rdf_format(name: str) -> ox.RdfFormat:
+    found = ox.RdfFormat.from_media_type(GRAPH_FORMATS[name])
+    if found is None:
+        raise UsageError(f"unknown RDF format {name!r}")
+    return found
 
 
 def _is_lock_error(exc: OSError) -> bool:
@@ -30,102 +60,253 @@ def _is_lock_error(exc: OSError) -> bool:
                                or "no locks available" in text)
 
 
-def _has_blank_nodes(triples: list[ox.Triple]) -> bool:
-    return any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
+def migrate_single_store(root: Path) -> None:
+    """Turn a store folder made by an earlier Lodestar (one RocksDB store) into generation 1.
+
+    Every named graph is dumped into a content file, so the diff and rebuild paths work on it.
+    """
+    if not (root / "CURRENT").exists() or (root / "gens").exists():
+        return
+    moving = root.with_name(root.name + ".migrating")
+    root.rename(moving)
+    layout = Layout(root)
+    layout.gens.mkdir(parents=True)
+    name = layout.next_name()
+    moving.rename(layout.gen(name))
+    try:
+        store = ox.Store(str(layout.gen(name)))
+    except OSError as exc:
+        raise StoreError(f"cannot upgrade the store in {root}: {exc}") from exc
+    graphs: dict[str, Content] = {}
+    part = layout.content / ".migrating.nt"
+    layout.content.mkdir(parents=True, exist_ok=True)
+    for graph in store.named_graphs():
+        if isinstance(graph, ox.NamedNode):
+            store.dump(str(part), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+            graphs[graph.value] = ingest(part, layout.content)
+    part.unlink(missing_ok=True)
+    store.flush()
+    del store
+    gc.collect()
+    layout.write_manifest(name, graphs)
+    layout.activate(name)
+    log.info("upgraded the store in %s to generations", root)
 
 
 class OxigraphStore:
-    """A pyoxigraph `Store` in a folder; the process that opens it owns it until `close`."""
+    """The embedded store in a folder: read by any process, written under a lock."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.layout = Layout(self.path)
         try:
-            self._store: ox.Store | None = ox.Store(str(self.path))
+            if (self.path / "CURRENT").exists():  # a single RocksDB store, from an earlier version
+                with write_lock(Layout(self.path.with_name(f".{self.path.name}.upgrade"))):
+                    migrate_single_store(self.path)
+            self.layout.gens.mkdir(parents=True, exist_ok=True)
+            with write_lock(self.layout, wait=False) as held:
+                if held:  # else a writer is at work, and it collects when done
+                    collect(self.layout)  # what a killed writer left behind
         except OSError as exc:
-            if _is_lock_error(exc):
-                raise StoreBusyError(f"the store in {self.path} is open in another process") from exc
             raise StoreError(f"cannot open the store in {self.path}: {exc}") from exc
+        self.reader = StoreReader(self.path)
 
-    @property
-    def store(self) -> ox.Store:
-        """The underlying pyoxigraph store (open)."""
-        if self._store is None:
-            raise StoreError(f"the store in {self.path} is closed")
-        return self._store
+    # -- reading -------------------------------------------------------------------------
 
-    def query(self, sparql: str, *, bindings_format: str = "json",
-              graph_format: str = "turtle") -> QueryResult:
-        """Run a SPARQL query and serialise its answer."""
-        try:
-            answer = self.store.query(sparql, use_default_graph_as_union=True)
-        except SyntaxError as exc:
-            raise UsageError(f"SPARQL syntax error: {exc}") from exc
-        except OSError as exc:
-            raise StoreError(f"query failed: {exc}") from exc
-        if isinstance(answer, ox.QueryTriples):
-            return QueryResult("graph", answer.serialize(format=_GRAPHS[graph_format]) or b"",
-                               GRAPH_FORMATS[graph_format])
-        kind: QueryKind = "boolean" if isinstance(answer, ox.QueryBoolean) else "bindings"
-        body = answer.serialize(format=_BINDINGS[bindings_format]) or b""
+    def query(self, sparql: str, *, bindings_format: str = "json", graph_format: str = "turtle",
+              default_graphs: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None) -> QueryResult:
+        """Run a SPARQL query on the active generation and serialise its answer."""
+        options: dict[str, object] = {}
+        if default_graphs is None:
+            options["use_default_graph_as_union"] = True
+        else:
+            options["default_graph"] = [ox.NamedNode(g) for g in default_graphs] or [ox.DefaultGraph()]
+        if named_graphs is not None:
+            options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        with self.reader.use() as (store, _):
+            try:
+                answer = store.query(sparql, **options)  # type: ignore[arg-type]
+                if isinstance(answer, ox.QueryTriples):
+                    return QueryResult("graph", answer.serialize(format=_rdf_format(graph_format)) or b"",
+                                       GRAPH_FORMATS[graph_format])
+                kind: QueryKind = "boolean" if isinstance(answer, ox.QueryBoolean) else "bindings"
+                body = answer.serialize(format=_results_format(bindings_format)) or b""
+            except SyntaxError as exc:
+                raise UsageError(f"SPARQL syntax error: {exc}") from exc
+            except (OSError, ValueError) as exc:
+                raise StoreError(f"query failed: {exc}") from exc
         return QueryResult(kind, body, BINDINGS_FORMATS[bindings_format])
 
-    def update(self, sparql: str) -> None:
-        """Run a SPARQL Update request; Oxigraph applies it in one transaction."""
-        try:
-            self.store.update(sparql)
-        except SyntaxError as exc:
-            raise UsageError(f"SPARQL Update syntax error: {exc}") from exc
-        except OSError as exc:
-            raise StoreError(f"update failed: {exc}") from exc
-
-    def replace_graph(self, graph: str, ntriples: Path | bytes) -> None:
-        """Make `graph` hold exactly the given triples, in one update transaction.
-
-        Only the difference is written: Oxigraph deletes quads one index entry at a time, so
-        dropping and refilling a big graph costs far more than a re-harvest that changed a few
-        rows. Graphs with blank nodes (which DELETE DATA cannot name) are dropped and refilled.
-        Malformed input is refused before the store is touched.
-        """
-        data = ntriples.read_bytes() if isinstance(ntriples, Path) else ntriples
-        try:
-            new = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
-        except SyntaxError as exc:
-            raise StoreError(f"invalid N-Triples for <{graph}>: {exc}") from exc
-        target = ox.NamedNode(graph)
-        old = list(ox.parse(self.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=target) or b"",
-                            format=ox.RdfFormat.N_TRIPLES))
-        if _has_blank_nodes(new) or _has_blank_nodes(old):
-            body = "\n".join(f"{t} ." for t in new)
-            self.update(f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
-            return
-        old_lines, new_lines = {str(t) for t in old}, {str(t) for t in new}
-        removed, added = old_lines - new_lines, new_lines - old_lines
-        if not removed and not added:
-            return
-        steps = []
-        if removed:
-            steps.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n" + " .\n".join(removed) + " .\n} }")
-        if added:
-            steps.append(f"INSERT DATA {{ GRAPH <{graph}> {{\n" + " .\n".join(added) + " .\n} }")
-        self.update(" ;\n".join(steps))
-
-    def drop_graph(self, graph: str) -> None:
-        """Remove `graph` if present."""
-        self.update(f"DROP SILENT GRAPH <{graph}>")
-
     def graph_ntriples(self, graph: str) -> bytes:
-        """Serialise one named graph as N-Triples."""
-        quads = self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
-        return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads),
-                            format=ox.RdfFormat.N_TRIPLES) or b""
+        """A graph's content as published (empty when there is no such graph)."""
+        with self.reader.use() as (_, manifest):
+            content = manifest.get(graph)
+            return content.path(self.layout.content).read_bytes() if content else b""
 
     def graphs(self) -> list[str]:
-        """IRIs of the named graphs."""
-        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        """IRIs of the non-empty named graphs."""
+        return sorted(g for g, c in self.reader.manifest().items() if c.triples)
+
+    def content_of(self, graph: str) -> Content | None:
+        """What the active generation serves as `graph`."""
+        return self.reader.manifest().get(graph)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def replace_graph(self, graph: str, content: GraphContent) -> bool:
+        """Make `graph` hold exactly `content`, in a new generation; False when nothing changed."""
+        with self._writing() as active:
+            manifest = self.layout.read_manifest(active)
+            old = manifest.get(graph)
+            if old is not None and same_content(content, old, self.layout.content):
+                return False
+            new = ingest(content, self.layout.content)
+            if old is not None and old.digest == new.digest:
+                return False
+            if old is None and new.triples == 0:
+                return False
+            manifest[graph] = new
+            if new.triples == 0:
+                del manifest[graph]
+            self._commit(active, manifest, graph, old, new)
+            return True
+
+    def drop_graph(self, graph: str) -> None:
+        """Withdraw `graph` in a new generation (nothing happens when it is absent)."""
+        with self._writing() as active:
+            manifest = self.layout.read_manifest(active)
+            old = manifest.pop(graph, None)
+            if old is None:
+                return
+            self._commit(active, manifest, graph, old, None)
+
+    @contextmanager
+    def _writing(self) -> Iterator[str | None]:
+        try:
+            with write_lock(self.layout):
+                yield self.layout.active()
+                collect(self.layout)
+        except OSError as exc:
+            raise StoreError(f"writing the store in {self.path} failed: {exc}") from exc
+
+    def _commit(self, active: str | None, manifest: dict[str, Content], graph: str,
+                old: Content | None, new: Content | None) -> None:
+        """Build the next generation with `graph` changed from `old` to `new`, then activate it."""
+        name = self.layout.next_name()
+        target = self.layout.gen(name)
+        new = new if new is not None and new.triples else None
+        diff = difference(old, new, self.layout.content) if old and new else None
+        others = sum(c.triples for g, c in manifest.items() if g != graph)
+        rebuild = active is None or (diff is None and old is not None
+                                     and old.triples > max(DELETE_IN_PLACE, others))
+        try:
+            if rebuild:
+                loaded = self._rebuild(target, manifest)
+            else:
+                assert active is not None
+                ox.Store.read_only(str(self.layout.gen(active))).backup(str(target))
+                loaded = self._change(target, graph, old, new, diff)
+            self.layout.write_manifest(name, manifest)
+            self.layout.activate(name)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            self.layout.manifest(name).unlink(missing_ok=True)
+            raise
+        finally:
+            if diff is not None and diff.additions is not None:
+                diff.additions.unlink(missing_ok=True)
+        log.info("store generation %s active (%s, %d triples loaded)", name,
+                 "rebuilt" if rebuild else "changed", loaded)
+
+    def _open_writable(self, target: Path) -> ox.Store:
+        try:
+            return ox.Store(str(target))
+        except OSError as exc:
+            if _is_lock_error(exc):
+                raise StoreError(f"the store generation {target} is open for writing elsewhere") from exc
+            raise StoreError(f"cannot open {target}: {exc}") from exc
+
+    def _rebuild(self, target: Path, manifest: dict[str, Content]) -> int:
+        """A fresh generation holding every graph of `manifest`, bulk loaded from content files."""
+        store = self._open_writable(target)
+        loaded = 0
+        try:
+            for graph, content in sorted(manifest.items()):
+                self._bulk_load(store, content.path(self.layout.content), graph)
+                loaded += content.triples
+            if loaded > OPTIMIZE_AFTER:
+                store.optimize()
+            store.flush()
+        finally:
+            del store
+            gc.collect()
+        return loaded
+
+    def _change(self, target: Path, graph: str, old: Content | None, new: Content | None,
+                diff: Difference | None) -> int:
+        """Apply one graph's change to a checkpoint of the active generation."""
+        store = self._open_writable(target)
+        node = ox.NamedNode(graph)
+        loaded = 0
+        try:
+            if diff is not None:
+                for line in diff.removed_subjects:
+                    subject = next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))).subject
+                    for quad in list(store.quads_for_pattern(subject, None, None, node)):
+                        store.remove(quad)
+                if diff.additions is not None:
+                    self._bulk_load(store, diff.additions, graph)
+                loaded = diff.added_triples
+            else:
+                if old is not None:
+                    self._remove_graph(store, node)
+                if new is not None:
+                    self._bulk_load(store, new.path(self.layout.content), graph)
+                    loaded = new.triples
+            if loaded > OPTIMIZE_AFTER:
+                store.optimize()
+            store.flush()
+        finally:
+            del store
+            gc.collect()
+        return loaded
+
+    @staticmethod
+    def _remove_graph(store: ox.Store, node: ox.NamedNode) -> None:
+        """Delete a graph's quads in batches (one big transaction would hold them all in memory)."""
+        while True:
+            batch = []
+            for quad in store.quads_for_pattern(None, None, None, node):
+                batch.append(quad)
+                if len(batch) >= 10_000:
+                    break
+            if not batch:
+                break
+            for quad in batch:
+                store.remove(quad)
+        store.remove_graph(node)
+
+    @staticmethod
+    def _bulk_load(store: ox.Store, path: Path, graph: str) -> None:
+        """Bulk load an N-Triples file in slices: the loader's memory grows with its input, so
+        slices of ~48 MB keep a 12M-triple load well under a gigabyte at the same speed."""
+        node = ox.NamedNode(graph)
+        carry = b""
+        try:
+            with path.open("rb") as fh:
+                while True:
+                    block = fh.read(BULK_SLICE)
+                    data = carry + block
+                    cut = len(data) if not block else data.rfind(b"\n") + 1
+                    if cut > 0:
+                        store.bulk_load(data[:cut], format=ox.RdfFormat.N_TRIPLES, to_graph=node)
+                    carry = data[cut:]
+                    if not block:
+                        break
+        except SyntaxError as exc:
+            raise StoreError(f"invalid N-Triples for <{graph}>: {exc}") from exc
 
     def close(self) -> None:
-        """Flush and release the on-disk store (and its lock)."""
-        if self._store is not None:
-            self._store.flush()
-            self._store = None
+        """Let go of every generation this process reads."""
+        self.reader.close()

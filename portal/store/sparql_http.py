@@ -6,72 +6,91 @@ Fuseki, and how CLI commands reach the store owned by a running `lodestar serve`
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-import requests
+from portal.egress import CHUNK, Body, Egress, Params, Reply
+from portal.errors import SourceError, StoreError, UsageError
+from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, GraphContent, QueryResult
 
-from portal.errors import StoreError, UsageError
-from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, QueryResult
+
+def _file_chunks(paths: Sequence[Path]) -> Iterator[bytes]:
+    """The files' bytes one after the other, a chunk at a time; a line break between files if missing."""
+    for path in paths:
+        last = b"\n"
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(CHUNK), b""):
+                last = chunk[-1:]
+                yield chunk
+        if last != b"\n":
+            yield b"\n"
 
 
 class SparqlHttpStore:
     """Talks the SPARQL 1.1 Protocol and Graph Store Protocol to one endpoint."""
 
     def __init__(self, query_url: str, update_url: str | None = None, graph_url: str | None = None,
-                 *, headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> None:
+                 *, headers: Mapping[str, str] | None = None, timeout: float = 30.0,
+                 egress: Egress | None = None) -> None:
         self.query_url = query_url
         self.update_url = update_url or query_url.replace("/query", "/update")
         self.graph_url = graph_url or query_url.replace("/query", "/store")
-        self.timeout = timeout
         self.headers = dict(headers or {})
-        self._local = threading.local()
+        # The store's URLs come from the administrator's settings (or from this portal's own
+        # announcement in the instance folder), never from harvested data, so they are trusted:
+        # a store usually listens on loopback or the LAN, hence private addresses are allowed.
+        # Replacing a large graph may rightly take long, so there is no whole-request deadline
+        # and no size cap; every read still gives up after `timeout` seconds without data.
+        self.egress = egress or Egress(allow_private_addresses=True, read_timeout=timeout,
+                                       connect_timeout=min(10.0, timeout), deadline=None, max_bytes=None)
 
-    @property
-    def session(self) -> requests.Session:
-        """This thread's HTTP session (sessions are not shared between threads)."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.headers.update(self.headers)
-        return session
-
-    def _call(self, method: str, url: str, **kwargs: object) -> requests.Response:
+    def _call(self, method: str, url: str, *, params: Params | None = None, data: Body | None = None,
+              headers: Mapping[str, str] | None = None) -> Reply:
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
-        except requests.RequestException as exc:
+            reply = self.egress.request(method, url, params=params, data=data,
+                                        headers={**self.headers, **(headers or {})})
+        except SourceError as exc:
             raise StoreError(f"store endpoint {url} unreachable: {exc}") from exc
-        if response.status_code == 400:
-            raise UsageError(f"store endpoint refused the request: {response.text[:500]}")
-        if response.status_code >= 300 and not (method == "GET" and response.status_code == 404):
-            raise StoreError(f"store endpoint {url} answered {response.status_code}: {response.text[:500]}")
-        return response
+        if reply.status == 400:
+            raise UsageError(f"store endpoint refused the request: {reply.text[:500]}")
+        if reply.status >= 300 and not (method == "GET" and reply.status == 404):
+            raise StoreError(f"store endpoint {url} answered {reply.status}: {reply.text[:500]}")
+        return reply
 
-    def query(self, sparql: str, *, bindings_format: str = "json",
-              graph_format: str = "turtle") -> QueryResult:
-        """POST the query and keep the answer's body as served."""
+    def query(self, sparql: str, *, bindings_format: str = "json", graph_format: str = "turtle",
+              default_graphs: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None) -> QueryResult:
+        """POST the query, graphs as `default-graph-uri`/`named-graph-uri`; keep the body as served."""
         accept = f"{BINDINGS_FORMATS[bindings_format]}, {GRAPH_FORMATS[graph_format]};q=0.9"
-        response = self._call("POST", self.query_url, data=sparql.encode("utf-8"),
-                              headers={"Content-Type": "application/sparql-query", "Accept": accept})
-        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        if media_type in GRAPH_FORMATS.values():
-            return QueryResult("graph", response.content, media_type)
+        params = ([("default-graph-uri", g) for g in default_graphs or ()]
+                  + [("named-graph-uri", g) for g in named_graphs or ()])
+        reply = self._call("POST", self.query_url, params=params, data=sparql.encode("utf-8"),
+                           headers={"Content-Type": "application/sparql-query", "Accept": accept})
+        body = reply.read()
+        if reply.media_type in GRAPH_FORMATS.values():
+            return QueryResult("graph", body, reply.media_type)
         kind = "bindings"
-        if media_type == BINDINGS_FORMATS["json"] and b'"boolean"' in response.content[:200]:
+        if reply.media_type == BINDINGS_FORMATS["json"] and b'"boolean"' in body[:200]:
             kind = "boolean"
-        return QueryResult(kind, response.content, media_type)  # type: ignore[arg-type]
+        return QueryResult(kind, body, reply.media_type)  # type: ignore[arg-type]
 
     def update(self, sparql: str) -> None:
         """POST a SPARQL Update request."""
         self._call("POST", self.update_url, data=sparql.encode("utf-8"),
                    headers={"Content-Type": "application/sparql-update"})
 
-    def replace_graph(self, graph: str, ntriples: Path | bytes) -> None:
-        """Graph Store Protocol PUT: the endpoint replaces the graph in one step."""
-        data = ntriples.read_bytes() if isinstance(ntriples, Path) else ntriples
+    def replace_graph(self, graph: str, content: GraphContent) -> bool:
+        """Graph Store Protocol PUT of N-Triples (files streamed); the endpoint swaps the graph at once."""
+        data: Body
+        if isinstance(content, bytes):
+            data = content
+        else:
+            paths = [content] if isinstance(content, Path) else list(content)
+            data = functools.partial(_file_chunks, paths)  # made afresh for a retry
         self._call("PUT", self.graph_url, params={"graph": graph}, data=data,
                    headers={"Content-Type": "application/n-triples"})
+        return True
 
     def drop_graph(self, graph: str) -> None:
         """Drop the graph with a SPARQL Update (silent when absent)."""
@@ -79,9 +98,9 @@ class SparqlHttpStore:
 
     def graph_ntriples(self, graph: str) -> bytes:
         """Graph Store Protocol GET in N-Triples."""
-        response = self._call("GET", self.graph_url, params={"graph": graph},
-                              headers={"Accept": "application/n-triples"})
-        return b"" if response.status_code == 404 else response.content
+        reply = self._call("GET", self.graph_url, params={"graph": graph},
+                           headers={"Accept": "application/n-triples"})
+        return b"" if reply.status == 404 else reply.read()
 
     def graphs(self) -> list[str]:
         """The named graphs, by SPARQL."""
@@ -89,5 +108,5 @@ class SparqlHttpStore:
         return [row["g"]["value"] for row in result.json()["results"]["bindings"]]
 
     def close(self) -> None:
-        """Close the HTTP session."""
-        self.session.close()
+        """Close the HTTP sessions."""
+        self.egress.close()

@@ -14,19 +14,19 @@ from portal.instance import Instance
 def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance | None = None) -> Flask:
     """Build the portal app for an instance (opened lazily from settings when not given)."""
     app = Flask(__name__)
-    app.config.from_mapping(LODESTAR_SETTINGS={}, STORE_TOKEN=None)
+    app.config.from_mapping(LODESTAR_SETTINGS={})
     if test_config:
         app.config.from_mapping(test_config)
     app.extensions["lodestar"] = instance
 
-    from portal.web import catalogue, errors, linked_data, sparql, store_api
+    from portal.web import catalogue, errors, health, linked_data, sparql
 
     errors.register(app)
     app.add_template_filter(when)
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(sparql.bp)
-    app.register_blueprint(store_api.bp)
+    app.register_blueprint(health.bp)
     return app
 
 

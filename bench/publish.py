@@ -1,0 +1,138 @@
+"""Publishing a big table: Lodestar's generational store against pyoxigraph `bulk_load`, at real size.
+
+Every measured step runs in its own process, so peak memory (max RSS, from `wait4`) is that
+step's alone. The N-Triples are what Lodestar's converter makes of the shared street-tree
+table (about 11.85 triples a row).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+GRAPH = "http://127.0.0.1:5000/graph/bench/trees"
+
+_PEER = """
+import sys, pyoxigraph as ox
+store = ox.Store(sys.argv[1])
+store.bulk_load(path=sys.argv[2], format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(sys.argv[3]))
+store.flush()
+"""
+
+_OURS = """
+import json, sys
+from pathlib import Path
+from portal.store.oxigraph import OxigraphStore
+store = OxigraphStore(sys.argv[1])
+before = store.layout.active()
+changed = store.replace_graph(sys.argv[3], Path(sys.argv[2]))
+print(json.dumps({"changed": changed, "new_generation": store.layout.active() != before}))
+store.close()
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One step run in a child process."""
+
+    seconds: float
+    max_rss_mb: float
+    output: str
+
+
+def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a child process to completion; its wall time and peak RSS."""
+    start = time.perf_counter()
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stdout.close()
+    if child.returncode != 0:
+        raise RuntimeError(f"{args[:3]} failed with {child.returncode}")
+    return Measured(elapsed, usage.ru_maxrss / 1024, output)
+
+
+def convert(csv_path: Path, schema_path: Path, out: Path) -> int:
+    """Lodestar's streaming converter on the table with its Table Schema; returns the triples written."""
+    from vocab.csv2rdf import table_to_ntriples
+    from vocab.uris import UriScheme
+
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    with out.open("w", encoding="utf-8") as fh:
+        stats = table_to_ntriples(csv_path, schema=schema, encoding="utf-8", delimiter=",", quotechar='"',
+                                  header_row=1, uris=UriScheme("http://127.0.0.1:5000"), publisher="bench",
+                                  dataset="trees", out=fh)
+    return int(stats.triples)
+
+
+def change_one_percent_of_rows(source: Path, out: Path) -> int:
+    """Copy the N-Triples with the height of every hundredth tree changed; returns rows changed."""
+    changed = 0
+    with source.open("rb") as src, out.open("wb") as dst:
+        for line in src:
+            if b"/height-m>" in line:
+                subject = line[:line.find(b" ")]
+                key = subject.rsplit(b"/", 1)[-1].rstrip(b">")
+                if key.isdigit() and int(key) % 100 == 0:
+                    line = line.replace(b'"', b'"1', 1)
+                    changed += 1
+            dst.write(line)
+    return changed
+
+
+def bench_publish(nt_path: Path, triples: int, workdir: Path, runs: int) -> list[dict[str, object]]:
+    """First publish (ours and the peer's bulk_load), unchanged re-publish, 1 % re-publish."""
+    py = sys.executable
+    rows: list[dict[str, object]] = []
+    peer, first = [], []
+    for run in range(runs):
+        peer.append(measure([py, "-c", _PEER, str(workdir / f"peer-{run}"), str(nt_path), GRAPH]))
+        first.append(measure([py, "-c", _OURS, str(workdir / f"ours-{run}"), str(nt_path), GRAPH]))
+    store = workdir / f"ours-{runs - 1}"
+    unchanged = measure([py, "-c", _OURS, str(store), str(nt_path), GRAPH])
+    modified = workdir / "one-percent.nt"
+    changed_rows = change_one_percent_of_rows(nt_path, modified)
+    one_percent = measure([py, "-c", _OURS, str(store), str(modified), GRAPH])
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    t_peer, t_first = median([m.seconds for m in peer]), median([m.seconds for m in first])
+    rows.append({"step": "pyoxigraph bulk_load (peer; not atomic)", "seconds": t_peer,
+                 "rss_mb": max(m.max_rss_mb for m in peer), "triples_per_s": triples / t_peer})
+    rows.append({"step": "Lodestar first publish (new generation, atomic switch)", "seconds": t_first,
+                 "rss_mb": max(m.max_rss_mb for m in first), "triples_per_s": triples / t_first,
+                 "vs_peer_throughput": t_peer / t_first})
+    rows.append({"step": "Lodestar re-publish, unchanged", "seconds": unchanged.seconds,
+                 "rss_mb": unchanged.max_rss_mb, "note": json.loads(unchanged.output)})
+    rows.append({"step": f"Lodestar re-publish, 1 % of rows changed ({changed_rows:,} rows)",
+                 "seconds": one_percent.seconds, "rss_mb": one_percent.max_rss_mb,
+                 "vs_first": one_percent.seconds / t_first, "note": json.loads(one_percent.output)})
+    return rows
+
+
+def main() -> None:
+    """`python -m bench.publish ROWS WORKDIR`: print the rows as JSON (a quick look outside `make bench`)."""
+    rows, workdir = int(sys.argv[1]), Path(sys.argv[2])
+    workdir.mkdir(parents=True, exist_ok=True)
+    from bench.__main__ import BENCH_DATA, trees_table
+
+    csv_path = trees_table(rows, workdir)
+    nt = workdir / "trees.nt"
+    start = time.perf_counter()
+    triples = convert(csv_path, BENCH_DATA / "trees.schema.json", nt)
+    print(json.dumps({"convert_seconds": time.perf_counter() - start, "triples": triples}), flush=True)
+    for row in bench_publish(nt, triples, workdir, int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""The address guard under the egress client: connections that refuse non-public addresses.
+
+A host name is resolved once, every address it resolves to is checked by a policy, and the
+socket connects to a checked address (TLS still verifies the certificate against the name).
+A watchdog cuts a request's socket when its whole-request deadline passes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+
+from portal.errors import SourceError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: Decides whether an address may be connected to: None allows it, a reason (``"loopback"``) refuses it.
+AddressPolicy = Callable[[IPAddress], str | None]
+
+_SHARED = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def public_address_refusal(address: IPAddress) -> str | None:
+    """Why `address` is not a public unicast address (e.g. ``"loopback"``); None when it is one."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour
+        if inner is None and address in _NAT64:
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if inner is not None:
+            reason = public_address_refusal(inner)
+            return f"{reason} (as {address})" if reason else None
+    checks = (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
+              ("link-local", address.is_link_local), ("multicast", address.is_multicast),
+              ("shared", address in _SHARED), ("reserved", address.is_reserved),
+              ("private", address.is_private),
+              ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local))
+    for reason, hit in checks:
+        if hit:
+            return reason
+    return None if address.is_global else "non-public"
+
+
+def any_address(address: IPAddress) -> str | None:
+    """The policy of `allow_private_addresses`: every address may be connected to."""
+    return None
+
+
+# -- the connection layer: resolve once, check every address, connect to a checked one --------------
+
+_ACTIVE = threading.local()  # the watchdog of the request this thread is sending, if any
+
+
+def _connect_checked(conn: HTTPConnection, policy: AddressPolicy) -> socket.socket:
+    host = conn._dns_host  # noqa: SLF001 (urllib3's host without IPv6 brackets)
+    try:
+        infos = socket.getaddrinfo(host, conn.port, allowed_gai_family(), socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NameResolutionError(conn.host, conn, exc) from exc
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0])
+        reason = policy(address)
+        if reason:
+            raise SourceError(f"refused to connect to {conn.host} at {address}, a {reason} address "
+                              "(allow_private_addresses lifts this guard for local sources)")
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            for option in conn.socket_options or ():
+                sock.setsockopt(*option)
+            if conn.timeout is None or isinstance(conn.timeout, (int, float)):
+                sock.settimeout(conn.timeout)
+            if conn.source_address:
+                sock.bind(conn.source_address)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        sys.audit("http.client.connect", conn, conn.host, conn.port)
+        return sock
+    if isinstance(error, TimeoutError):
+        raise ConnectTimeoutError(conn, f"connection to {conn.host} timed out "
+                                        f"(connect timeout={conn.timeout})") from error
+    raise NewConnectionError(conn, f"failed to establish a new connection: {error}") from error
+
+
+def _watch(sock: socket.socket | None) -> None:
+    watchdog: _Watchdog | None = getattr(_ACTIVE, "watchdog", None)
+    if watchdog is not None and sock is not None:
+        watchdog.attach(sock)
+
+
+class GuardedHTTPConnection(HTTPConnection):
+    """An urllib3 connection that connects only to addresses its policy allows."""
+
+    address_policy: AddressPolicy = staticmethod(public_address_refusal)
+
+    def _new_conn(self) -> socket.socket:
+        return _connect_checked(self, type(self).address_policy)
+
+    def connect(self) -> None:
+        """Connect, then put the socket under the deadline of the request being sent.
+
+        Connecting and a TLS handshake are bounded by the connect timeout (at most the time left).
+        """
+        super().connect()
+        _watch(self.sock)  # the TLS socket, when there is one
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        """Send a request, under its deadline (a kept-alive connection is watched anew)."""
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class GuardedHTTPSConnection(GuardedHTTPConnection, HTTPSConnection):
+    """The TLS twin of `GuardedHTTPConnection` (SNI and certificate checks stay on the host name)."""
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests transport whose connection pools use the guarded connections of one policy."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        guard = {"address_policy": staticmethod(policy)}
+        self._pool_classes = {
+            "http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {
+                "ConnectionCls": type("PolicyHTTPConnection", (GuardedHTTPConnection,), guard)}),
+            "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {
+                "ConnectionCls": type("PolicyHTTPSConnection", (GuardedHTTPSConnection,), guard)}),
+        }
+        super().__init__(max_retries=0)  # retries are the Egress's own
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Build the pool manager, then give it the guarded pool classes."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Refuse proxies: the guard has to see the address actually connected."""
+        raise SourceError(f"outbound HTTP through a proxy ({proxy}) is not supported")
+
+
+class _Watchdog:
+    """Cuts the connection of one request when its deadline passes, whatever it is waiting for.
+
+    Setting the socket timeout between chunks is not enough: one buffered read loops over many
+    socket reads (a 64 KiB chunk at 4 bytes a second), and neither header lines nor a gzip header
+    yield a chunk at all. Shutting the socket down makes the read in progress return at once.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.ends = None if seconds is None else time.monotonic() + seconds
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._done = False
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        if seconds is not None:
+            self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def left(self) -> float | None:
+        """Seconds until the deadline (negative once past); None without a deadline."""
+        return None if self.ends is None else self.ends - time.monotonic()
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        left = self.left()
+        return self.fired or (left is not None and left <= 0)
+
+    def message(self, url: str) -> str:
+        """The error message for a request cut at its deadline."""
+        return f"{url}: gave up at the whole-request deadline of {self.seconds:g} s (http_deadline)"
+
+    def attach(self, sock: socket.socket) -> None:
+        """Watch `sock`, the socket now carrying the request.
+
+        The socket, not its urllib3 connection: a connection drops its socket once the answer
+        will close it, while the answer's body is still read from that socket.
+        """
+        with self._lock:
+            if not self._done:
+                self._sock = sock
+                if self.fired:
+                    self._cut(sock)
+
+    def cancel(self) -> None:
+        """The request is over: stop watching."""
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self._done, self._sock = True, None
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            if self._sock is not None:
+                self._cut(self._sock)
+
+    @staticmethod
+    def _cut(sock: socket.socket) -> None:
+        try:  # the plain socket's shutdown, leaving a TLS wrapper's state to its own thread
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:  # already closed, or a plain socket since wrapped for TLS
+            pass

@@ -1,0 +1,188 @@
+"""Publication: each dataset's named graph in the store, kept in agreement with the database.
+
+The order is always: record in the database what the graph should hold ("pending"), write the
+store, record that it holds it ("published"). Each dataset's record carries a digest of the
+whole graph content (`{base}/def/graphDigest`), so `reconcile` can ask the store in one query
+what it holds and mend whatever a crash between those steps left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.catalogue import catalogue_record, dataset_record
+from portal.db import Dataset, Resource, utcnow
+from portal.instance import Instance
+from portal.steps import DatasetRef, publish, withdraw
+from portal.store import select_rows
+
+log = logging.getLogger(__name__)
+
+#: The portal term whose value, in a dataset's record, is the digest of its whole graph.
+DIGEST_TERM = "graphDigest"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A publication the database has recorded and the store may not hold yet."""
+
+    dataset_id: int
+    ref: DatasetRef
+    files: tuple[str, ...]  # relative to the instance folder
+    digest: str
+
+
+@dataclass
+class Reconciliation:
+    """What `reconcile` mended."""
+
+    republished: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """True when the store was written."""
+        return bool(self.republished or self.withdrawn)
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """Write a content-named file whole (beside it, then renamed), unless it is already there."""
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(data)
+    part.replace(path)
+
+
+def stage_publication(instance: Instance, session: Session, dataset: Dataset) -> Pending:
+    """Record, in the caller's transaction, what the dataset's graph should now hold.
+
+    That is its DCAT record (written to ``rdf/<id>/record-<digest>.nt``) and the converted table
+    of every resource's published version. Small file writes only: no store, no network.
+    """
+    lines = sorted(set(dataset_record(instance.uris, dataset).serialize(
+        format="nt", encoding="utf-8").splitlines()) - {b""})
+    tables = [(r.published_version.rdf_path, r.published_version.triples) for r in dataset.resources
+              if r.published_version is not None and r.published_version.rdf_path]
+    digest = hashlib.sha256(b"\n".join(lines + [p.encode("utf-8") for p, _ in tables])).hexdigest()
+    ref = DatasetRef(dataset.publisher, dataset.slug)
+    lines.append(f'<{ref.uri(instance.uris)}> <{instance.uris.portal_term(DIGEST_TERM)}> "{digest}" .'
+                 .encode("utf-8"))
+    record = instance.rdf_dir / str(dataset.id) / f"record-{digest[:16]}.nt"
+    _write_once(record, b"\n".join(lines) + b"\n")
+    files = (str(record.relative_to(instance.path)), *(p for p, _ in tables))
+    dataset.graph_files, dataset.graph_digest = list(files), digest
+    dataset.triples = len(lines) + sum(t for _, t in tables)
+    return Pending(dataset.id, ref, files, digest)
+
+
+def pending_of(dataset: Dataset) -> Pending | None:
+    """The dataset's publication when the store may not hold it yet, else None."""
+    if dataset.withdrawn or dataset.graph_digest is None or dataset.graph_digest == dataset.published_digest:
+        return None
+    return Pending(dataset.id, DatasetRef(dataset.publisher, dataset.slug), tuple(dataset.graph_files or ()),
+                   dataset.graph_digest)
+
+
+def record_published(instance: Instance, dataset_id: int, digest: str | None) -> None:
+    """Record that the store now holds the dataset's graph with this digest (None: no graph)."""
+    with instance.session() as session:
+        dataset = session.get(Dataset, dataset_id)
+        if dataset is not None and (digest is None or dataset.graph_digest == digest):
+            dataset.published_digest = digest
+
+
+def publish_pending(instance: Instance, pending: Pending) -> bool:
+    """Write a recorded publication to the store, then record it published; True if the graph changed."""
+    changed = publish(instance.store, pending.ref.graph(instance.uris),
+                      [instance.path / f for f in pending.files])
+    record_published(instance, pending.dataset_id, pending.digest)
+    return changed
+
+
+def withdraw_dataset(instance: Instance, dataset_id: int, now: datetime | None = None) -> DatasetRef | None:
+    """Withdraw a dataset: recorded withdrawn, its graph dropped, then recorded as having none."""
+    with instance.session() as session:
+        dataset = session.get(Dataset, dataset_id)
+        if dataset is None:
+            return None
+        dataset.status, dataset.withdrawn_at = "withdrawn", now or utcnow()
+        ref = DatasetRef(dataset.publisher, dataset.slug)
+    withdraw(instance.store, ref.graph(instance.uris))
+    record_published(instance, dataset_id, None)
+    return ref
+
+
+def store_digests(instance: Instance) -> dict[str, str]:
+    """The graph digest each dataset graph in the store carries, by graph IRI (one query)."""
+    rows = select_rows(instance.store, f"""SELECT ?g ?digest WHERE {{
+        GRAPH ?g {{ ?dataset <{instance.uris.portal_term(DIGEST_TERM)}> ?digest }} }}""")
+    return {row["g"]: row["digest"] for row in rows}
+
+
+def reconcile(instance: Instance) -> Reconciliation:
+    """Bring the store into agreement with what the database says is published.
+
+    Graphs that differ from the database's record are written again from the files it names;
+    graphs of withdrawn datasets are dropped; datasets from before publications were recorded
+    get their record staged first. The catalogue graph is replaced when anything changed.
+    """
+    result = Reconciliation()
+    with instance.session() as session:
+        unstaged = list(session.scalars(select(Dataset.id).where(
+            Dataset.status == "active", Dataset.graph_digest.is_(None))))
+    for dataset_id in unstaged:  # made by a Lodestar that did not record publications
+        with instance.session() as session:
+            dataset = session.scalars(select(Dataset).where(Dataset.id == dataset_id).options(
+                selectinload(Dataset.resources).selectinload(Resource.published_version),
+                selectinload(Dataset.resources).selectinload(Resource.latest_version))).one()
+            stage_publication(instance, session, dataset)
+    with instance.session() as session:
+        datasets = list(session.scalars(select(Dataset).order_by(Dataset.id)))
+    held = store_digests(instance)
+    for dataset in datasets:
+        ref = DatasetRef(dataset.publisher, dataset.slug)
+        graph = ref.graph(instance.uris)
+        if dataset.withdrawn:
+            if graph in held or dataset.published_digest is not None:
+                withdraw(instance.store, graph)
+                record_published(instance, dataset.id, None)
+                result.withdrawn.append(str(ref))
+        elif dataset.graph_digest is not None and held.get(graph) != dataset.graph_digest:
+            files = tuple(dataset.graph_files or ())
+            missing = [f for f in files if not (instance.path / f).is_file()]
+            if missing:  # the instance folder lost them: only a new version of the data mends it
+                result.problems.append(f"{ref}: cannot republish, missing {', '.join(missing)}")
+                log.error("cannot republish %s: missing %s", ref, ", ".join(missing))
+                continue
+            publish_pending(instance, Pending(dataset.id, ref, files, dataset.graph_digest))
+            result.republished.append(str(ref))
+        elif dataset.graph_digest is not None and dataset.published_digest != dataset.graph_digest:
+            record_published(instance, dataset.id, dataset.graph_digest)  # the store had it already
+            result.confirmed.append(str(ref))
+    if result.changed:
+        publish_catalogue(instance)
+    if result.changed or result.confirmed:
+        log.warning("reconciled the store with the database: %d republished, %d withdrawn, %d confirmed",
+                    len(result.republished), len(result.withdrawn), len(result.confirmed))
+    return result
+
+
+def publish_catalogue(instance: Instance) -> None:
+    """Replace the catalogue graph with the list of every dataset that is not withdrawn."""
+    with instance.session() as session:
+        datasets = list(session.scalars(select(Dataset).where(Dataset.status == "active")
+                                        .order_by(Dataset.publisher, Dataset.slug)))
+    graph = catalogue_record(instance.uris, datasets, str(instance.settings.site_title))
+    instance.store.replace_graph(instance.uris.portal_graph("catalog"),
+                                 graph.serialize(format="nt", encoding="utf-8"))

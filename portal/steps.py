@@ -1,0 +1,127 @@
+"""The pipeline's steps as public functions on plain inputs: validate, upgrade, publish, withdraw.
+
+None of them touches the database; harvest, an upload, a worker and the tests compose them the
+same way. Each takes local files and plain values, and gives back plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frictionless import Dialect, Schema
+
+from portal.errors import StoreError
+from portal.report import Report
+from portal.store import TripleStore
+from schemas.validation import TableDescription, validate_table
+from vocab.csv2rdf import columns_to_ntriples, table_to_ntriples
+from vocab.uris import UriScheme
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset's identity in the portal: its publisher and its slug."""
+
+    publisher: str
+    slug: str
+
+    def graph(self, uris: UriScheme) -> str:
+        """The IRI of the named graph that holds the dataset."""
+        return uris.graph(self.publisher, self.slug)
+
+    def uri(self, uris: UriScheme) -> str:
+        """The URI of the dataset itself."""
+        return uris.dataset(self.publisher, self.slug)
+
+    def __str__(self) -> str:
+        return f"{self.publisher}/{self.slug}"
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    """A converted table: the N-Triples file written and how many triples it holds."""
+
+    path: Path
+    triples: int
+
+
+def _declared_layout(dialect: Dialect) -> dict[str, Any]:
+    """What a Frictionless dialect states explicitly about delimiter, quote character and header row."""
+    descriptor = dialect.to_descriptor()
+    control = descriptor.get("csv", {})
+    declared: dict[str, Any] = {}
+    if "delimiter" in control:
+        declared["delimiter"] = control["delimiter"]
+    if "quoteChar" in control:
+        declared["quotechar"] = control["quoteChar"]
+    if descriptor.get("headerRows"):
+        declared["header_row"] = descriptor["headerRows"][0]
+    return declared
+
+
+def validate(path: str | Path, schema: Schema | Mapping[str, Any] | None = None,
+             dialect: Dialect | None = None) -> tuple[Report, TableDescription]:
+    """Validate a local CSV file against a Table Schema (or an inferred one when None).
+
+    Problems are issues in the report, never exceptions. The file is read as it is written;
+    where a given `dialect` states otherwise, a ``table/dialect-mismatch`` warning says so.
+    """
+    if isinstance(schema, Schema):
+        descriptor: dict[str, Any] | None = schema.to_descriptor()
+    else:
+        descriptor = dict(schema) if schema is not None else None
+    report, table = validate_table(path, descriptor)
+    if dialect is not None:
+        for name, declared in _declared_layout(dialect).items():
+            found = getattr(table, name)
+            if found != declared:
+                report.add("table/dialect-mismatch", "warning",
+                           f"the declared dialect gives {name.replace('_', ' ')} {declared!r} but the "
+                           f"file reads as {found!r}; it was validated as it reads", file=str(path))
+    return report, table
+
+
+def upgrade(path: str | Path, table: TableDescription, *, uris: UriScheme, publisher: str,
+            dataset_namespace: str, out_path: Path) -> UpgradeResult:
+    """Convert a validated table to N-Triples at `out_path`: its small vocabulary, then its rows.
+
+    Rows are minted as ``{base}/id/{publisher}/{dataset_namespace}/{key}``. The file appears
+    whole or not at all (written beside it, then renamed).
+    """
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    part = out_path.with_name(out_path.name + ".part")
+    try:
+        with part.open("w", encoding="utf-8") as out:
+            vocabulary = columns_to_ntriples(table.schema, uris=uris, publisher=publisher,
+                                             dataset=dataset_namespace)
+            out.write(vocabulary)
+            stats = table_to_ntriples(
+                path, schema=table.schema, encoding=table.encoding, delimiter=table.delimiter,
+                quotechar=table.quotechar, header_row=table.header_row, uris=uris,
+                publisher=publisher, dataset=dataset_namespace, out=out)
+        part.replace(out_path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return UpgradeResult(out_path, stats.triples + vocabulary.count("\n"))
+
+
+def publish(store: TripleStore, graph_iri: str, files: Sequence[Path]) -> bool:
+    """Make the named graph hold exactly the concatenation of `files` (N-Triples), in one step.
+
+    Returns False when the graph already held exactly that. A missing file raises `StoreError`
+    before the store is touched.
+    """
+    paths = [Path(f) for f in files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise StoreError(f"cannot publish <{graph_iri}>: missing file(s) {', '.join(missing)}")
+    return store.replace_graph(graph_iri, paths)
+
+
+def withdraw(store: TripleStore, graph_iri: str) -> None:
+    """Remove the named graph from the store (nothing happens when it is not there)."""
+    store.drop_graph(graph_iri)

@@ -16,10 +16,11 @@ $(STAMP): setup.cfg
 
 ## Serve the portal on http://$(HOST):$(PORT) (make run PORT=8080) with the bundled demo catalogue harvested.
 run: $(STAMP)
-	$(BIN)/lodestar serve --demo --host $(HOST) --port $(PORT)
+	LODESTAR_BASE_URL="$${LODESTAR_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/lodestar serve --demo --host $(HOST) --port $(PORT)
 
-## Install everything, check types, and run the whole test suite.
+## Install everything (Python packages, and Debian's PostgreSQL for the tests), check types, run the suite.
 test: $(STAMP)
+	scripts/system-packages
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 

@@ -60,19 +60,6 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
     return Measured(elapsed, usage.ru_maxrss / 1024, output)
 
 
-def convert(csv_path: Path, schema_path: Path, out: Path) -> int:
-    """Lodestar's streaming converter on the table with its Table Schema; returns the triples written."""
-    from vocab.csv2rdf import table_to_ntriples
-    from vocab.uris import UriScheme
-
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    with out.open("w", encoding="utf-8") as fh:
-        stats = table_to_ntriples(csv_path, schema=schema, encoding="utf-8", delimiter=",", quotechar='"',
-                                  header_row=1, uris=UriScheme("http://127.0.0.1:5000"), publisher="bench",
-                                  dataset="trees", out=fh)
-    return int(stats.triples)
-
-
 def change_one_percent_of_rows(source: Path, out: Path) -> int:
     """Copy the N-Triples with the height of every hundredth tree changed; returns rows changed."""
     changed = 0
@@ -118,21 +105,3 @@ def bench_publish(nt_path: Path, triples: int, workdir: Path, runs: int) -> list
                  "vs_first": one_percent.seconds / t_first, "note": json.loads(one_percent.output)})
     return rows
 
-
-def main() -> None:
-    """`python -m bench.publish ROWS WORKDIR`: print the rows as JSON (a quick look outside `make bench`)."""
-    rows, workdir = int(sys.argv[1]), Path(sys.argv[2])
-    workdir.mkdir(parents=True, exist_ok=True)
-    from bench.__main__ import BENCH_DATA, trees_table
-
-    csv_path = trees_table(rows, workdir)
-    nt = workdir / "trees.nt"
-    start = time.perf_counter()
-    triples = convert(csv_path, BENCH_DATA / "trees.schema.json", nt)
-    print(json.dumps({"convert_seconds": time.perf_counter() - start, "triples": triples}), flush=True)
-    for row in bench_publish(nt, triples, workdir, int(sys.argv[3]) if len(sys.argv) > 3 else 1):
-        print(json.dumps(row), flush=True)
-
-
-if __name__ == "__main__":
-    main()

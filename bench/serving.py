@@ -79,6 +79,7 @@ def p95(values: list[float]) -> float:
 
 def bench_harvest_while_serving(csv_path: Path, schema_path: Path, workdir: Path) -> dict[str, float]:
     """Serve, then harvest the table beside the portal; times, memory and query latency."""
+    workdir.mkdir(parents=True, exist_ok=True)
     instance = workdir / "instance"
     env = dict(os.environ, LODESTAR_INSTANCE=str(instance), LODESTAR_ALLOW_PRIVATE_ADDRESSES="1")
     catalogue = workdir / "catalog.ttl"

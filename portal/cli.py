@@ -72,12 +72,20 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def yield_to_readers() -> None:
+    """Lower this process's CPU priority: harvests are background work beside a serving portal."""
+    from portal.store.oxigraph import lower_priority
+
+    lower_priority()
+
+
 def cmd_harvest(args: argparse.Namespace) -> int:
     """Harvest one source or all of them."""
     from portal.pipeline import harvest, harvest_all
 
     if bool(args.name) == bool(args.all):
         raise UsageError("give a source NAME or --all")
+    yield_to_readers()
     with Instance.open() as instance:
         outcomes = harvest_all(instance) if args.all else [harvest(instance, args.name)]
     for outcome in outcomes:
@@ -155,6 +163,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from portal.scheduler import build_scheduler, run_once
 
     settings = load_settings()
+    yield_to_readers()
     if args.once:
         run_once(settings)
         return 0

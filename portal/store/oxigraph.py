@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 
@@ -29,11 +31,14 @@ from portal.store.content import Content, Difference, difference, ingest, same_c
 from portal.store.generations import Layout, StoreReader, collect, write_lock
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = ["OxigraphStore", "StoreReader"]
 
 #: Loads bigger than this are followed by `optimize` (heavy queries are several times slower without).
 OPTIMIZE_AFTER = 500_000
+#: How much lower than readers a store write runs (a niceness, 0–19).
+WRITER_NICENESS = 19
 #: Bytes of N-Triples handed to one `bulk_load` call.
 BULK_SLICE = 48 << 20
 #: Below this many triples, an old graph is deleted in place rather than the generation rebuilt.
@@ -91,6 +96,40 @@ def migrate_single_store(root: Path) -> None:
     layout.write_manifest(name, graphs)
     layout.activate(name)
     log.info("upgraded the store in %s to generations", root)
+
+
+def lower_priority() -> None:
+    """Make the calling thread (and the threads it starts) background work: niceness 19, batch policy."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except (OSError, AttributeError):  # not permitted, or not Linux: run as we are
+        pass
+
+
+def in_background(work: Callable[..., T], *args: Any) -> T:
+    """Run a write in a thread of its own at a lower CPU priority, and wait for it.
+
+    Readers come first: the bulk loader's threads inherit the writer thread's niceness, so queries
+    on the same machine keep their latency while a big table is loaded. Only that thread is
+    lowered; the caller (perhaps a web process at startup) keeps its priority.
+    """
+    outcome: list[Any] = []
+
+    def run() -> None:
+        lower_priority()
+        try:
+            outcome.append((True, work(*args)))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append((False, exc))
+
+    writer = threading.Thread(target=run, name="lodestar-store-writer")
+    writer.start()
+    writer.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return cast(T, value)
 
 
 class OxigraphStore:
@@ -156,6 +195,13 @@ class OxigraphStore:
 
     def replace_graph(self, graph: str, content: GraphContent) -> bool:
         """Make `graph` hold exactly `content`, in a new generation; False when nothing changed."""
+        return in_background(self._replace, graph, content)
+
+    def drop_graph(self, graph: str) -> None:
+        """Withdraw `graph` in a new generation (nothing happens when it is absent)."""
+        in_background(self._drop, graph)
+
+    def _replace(self, graph: str, content: GraphContent) -> bool:
         with self._writing() as active:
             manifest = self.layout.read_manifest(active)
             old = manifest.get(graph)
@@ -172,8 +218,7 @@ class OxigraphStore:
             self._commit(active, manifest, graph, old, new)
             return True
 
-    def drop_graph(self, graph: str) -> None:
-        """Withdraw `graph` in a new generation (nothing happens when it is absent)."""
+    def _drop(self, graph: str) -> None:
         with self._writing() as active:
             manifest = self.layout.read_manifest(active)
             old = manifest.pop(graph, None)

@@ -61,7 +61,6 @@ def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
     from waitress import create_server
 
     from portal.instance import Instance
-    from portal.query_pool import server_threads
     from portal.web import create_app
 
     settings = load_settings()
@@ -70,7 +69,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
         instance = Instance(settings)
         app = create_app(instance=instance)
         try:
-            server = create_server(app, host=host, port=port, threads=server_threads(settings),
+            server = create_server(app, host=host, port=port, threads=16,
                                    channel_request_lookahead=1, ident="Lodestar")
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,23 +87,31 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A real HTTP server on loopback serving a temporary folder: (base URL, folder)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+@contextmanager
+def serve_http(handler: Callable[..., http.server.BaseHTTPRequestHandler], host: str = "127.0.0.1",
+               server_class: type[http.server.ThreadingHTTPServer] = http.server.ThreadingHTTPServer,
+               ) -> Iterator[tuple[str, http.server.ThreadingHTTPServer]]:
+    """A real HTTP server on loopback in a thread; yields its base URL and the server, then stops and joins it."""
+    server = server_class((host, 0), handler)
     server.daemon_threads = False  # so that server_close() joins the request threads
     # serve_forever() looks for shutdown() every poll_interval: 0.5 s by default, on every teardown.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
+        yield f"http://{host}:{server.server_address[1]}", server
     finally:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+@pytest.fixture
+def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real HTTP server on loopback serving a temporary folder: (base URL, folder)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    with serve_http(functools.partial(_QuietHandler, directory=str(root))) as (url, _):
+        yield url, root
 
 
 def oxigraph_binary() -> str:

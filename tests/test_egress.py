@@ -27,6 +27,7 @@ from portal.netguard import IPAddress, public_address_refusal
 from portal.errors import SourceError, SourceUnavailableError
 from portal.store.sparql_http import SparqlHttpStore
 from tests.conftest import BASE_URL
+from tests.conftest import serve_http
 
 BODY = b"id,name\n1,Roncalliplatz\n"
 
@@ -34,8 +35,8 @@ BODY = b"id,name\n1,Roncalliplatz\n"
 class Server(http.server.ThreadingHTTPServer):
     """A loopback HTTP server that counts the connections it accepts and records requests."""
 
-    def __init__(self, host: str, handler: type[http.server.BaseHTTPRequestHandler]) -> None:
-        super().__init__((host, 0), handler)
+    def __init__(self, address: tuple[str, int], handler: type[http.server.BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
         self.connections = 0
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.lock = threading.Lock()
@@ -87,13 +88,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def serving(handler: type[Handler], host: str = "127.0.0.1") -> Iterator[tuple[str, Server]]:
     """Run `handler` on `host`; yields the base URL and the server."""
-    server = Server(host, handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}", server
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(handler, host, Server) as (url, server):
+        yield url, server  # type: ignore[misc]
 
 
 def local(**limits: Any) -> Egress:

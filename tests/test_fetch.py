@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import serve_http
 
 from harvesters.fetch import fetch, read_bytes
 from portal.egress import Egress
@@ -47,11 +48,8 @@ class EtagHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def etag_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EtagHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/aed.csv"
-    server.shutdown()
-    server.server_close()
+    with serve_http(EtagHandler) as (url, _):
+        yield f"{url}/aed.csv"
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from portal.pipeline import add_source, harvest
 from portal.publication import reconcile, store_digests
 from portal.runs import ABANDONED
 from portal.store import select_rows
-from tests.conftest import BASE_URL, LAMBETH_CATALOGUE, REPO, TOILETS
+from tests.conftest import BASE_URL, LAMBETH_CATALOGUE, REPO, TOILETS, serve_http
 
 GRAPH = f"{BASE_URL}/graph/lambeth/community-toilets"
 
@@ -61,17 +61,14 @@ def stalling_server(tmp_path: Path) -> Iterator[StallingServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = False
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
     try:
-        yield StallingServer(f"http://127.0.0.1:{server.server_address[1]}", stalled, release)
+        with serve_http(Handler) as (url, _):
+            try:
+                yield StallingServer(url, stalled, release)
+            finally:
+                release.set()
     finally:
         release.set()
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def runs(settings: Settings) -> list[HarvestRun]:

@@ -147,6 +147,7 @@ from portal.store.oxigraph import OxigraphStore
 from portal.store import select_rows
 s = OxigraphStore(sys.argv[1])
 end = time.monotonic() + float(sys.argv[2])
+print("ready", flush=True)
 while time.monotonic() < end:
     n = select_rows(s, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <%s> { ?s ?p ?o } }")[0]["n"]
     print(n, flush=True)
@@ -160,12 +161,13 @@ def test_readers_in_other_processes_see_the_old_or_the_new_version(tmp_path: Pat
     store.replace_graph(G1, small)
     reader = subprocess.Popen([sys.executable, "-c", READER, str(root), "4"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
         for i in range(6):
             store.replace_graph(G1, big if i % 2 == 0 else small)
     finally:
         out, _ = reader.communicate(timeout=60)
     seen = {int(n) for n in out.split()}
+    assert len(out.split()) > 10
     assert seen and seen <= {300, 6000}
     store.close()
 

@@ -13,7 +13,6 @@ running portal share one store folder. A write never touches what readers use:
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import shutil
@@ -91,8 +90,7 @@ def migrate_single_store(root: Path) -> None:
             graphs[graph.value] = ingest(part, layout.content)
     part.unlink(missing_ok=True)
     store.flush()
-    del store
-    gc.collect()
+    del store  # released before readers open the generation
     layout.write_manifest(name, graphs)
     layout.activate(name)
     log.info("upgraded the store in %s to generations", root)
@@ -272,29 +270,34 @@ class OxigraphStore:
                 raise StoreError(f"the store generation {target} is open for writing elsewhere") from exc
             raise StoreError(f"cannot open {target}: {exc}") from exc
 
+    @contextmanager
+    def _generation(self, target: Path) -> Iterator[tuple[ox.Store, list[int]]]:
+        """A new generation open for writing, and a counter of triples loaded into it.
+
+        On leaving, big loads are optimized (heavy queries are several times slower without) and
+        everything is flushed; the store is released when its last reference goes, before the
+        generation is activated.
+        """
+        store = self._open_writable(target)
+        loaded = [0]
+        yield store, loaded
+        if loaded[0] > OPTIMIZE_AFTER:
+            store.optimize()
+        store.flush()
+
     def _rebuild(self, target: Path, manifest: dict[str, Content]) -> int:
         """A fresh generation holding every graph of `manifest`, bulk loaded from content files."""
-        store = self._open_writable(target)
-        loaded = 0
-        try:
+        with self._generation(target) as (store, loaded):
             for graph, content in sorted(manifest.items()):
                 self._bulk_load(store, content.path(self.layout.content), graph)
-                loaded += content.triples
-            if loaded > OPTIMIZE_AFTER:
-                store.optimize()
-            store.flush()
-        finally:
-            del store
-            gc.collect()
-        return loaded
+                loaded[0] += content.triples
+        return loaded[0]
 
     def _change(self, target: Path, graph: str, old: Content | None, new: Content | None,
                 diff: Difference | None) -> int:
         """Apply one graph's change to a checkpoint of the active generation."""
-        store = self._open_writable(target)
         node = ox.NamedNode(graph)
-        loaded = 0
-        try:
+        with self._generation(target) as (store, loaded):
             if diff is not None:
                 for line in diff.removed_subjects:
                     subject = next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))).subject
@@ -302,20 +305,14 @@ class OxigraphStore:
                         store.remove(quad)
                 if diff.additions is not None:
                     self._bulk_load(store, diff.additions, graph)
-                loaded = diff.added_triples
+                loaded[0] = diff.added_triples
             else:
                 if old is not None:
                     self._remove_graph(store, node)
                 if new is not None:
                     self._bulk_load(store, new.path(self.layout.content), graph)
-                    loaded = new.triples
-            if loaded > OPTIMIZE_AFTER:
-                store.optimize()
-            store.flush()
-        finally:
-            del store
-            gc.collect()
-        return loaded
+                    loaded[0] = new.triples
+        return loaded[0]
 
     @staticmethod
     def _remove_graph(store: ox.Store, node: ox.NamedNode) -> None:

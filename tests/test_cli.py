@@ -129,3 +129,21 @@ def test_a_locked_database_exits_3_without_a_traceback(instance_env: Path, monke
     err = capsys.readouterr().err
     assert "database is locked" in err and "Traceback" not in err
 
+
+
+def test_serve_on_a_taken_port_says_so_before_any_demo_harvest(instance_env: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import time
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        start = time.monotonic()
+        assert main(["serve", "--demo", "--port", str(port)]) == 2
+        assert time.monotonic() - start < 10  # no demo harvest first
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
+    assert main(["sources", "list", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # the demo was not harvested

@@ -122,11 +122,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     """Run a SPARQL query against the instance's store and print the answer."""
+    from portal.formats import RDF_FORMATS, RESULTS_FORMATS
+
     text = sys.stdin.read() if args.sparql == "-" else args.sparql
+    # --format names one format: answers of the other kind come in its default (JSON, Turtle).
+    bindings_format = args.format if args.format in RESULTS_FORMATS else "json"
+    graph_format = args.format if args.format in RDF_FORMATS else "turtle"
     instance = _instance()
     try:
-        graph_format = args.format if args.format in ("turtle", "ntriples", "rdfxml") else "turtle"
-        bindings_format = args.format if args.format in ("json", "xml", "csv", "tsv") else "json"
         result = instance.store.query(text, bindings_format=bindings_format, graph_format=graph_format)
     finally:
         instance.close()
@@ -222,10 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_validate)
 
+    from portal.formats import RDF_FORMATS, RESULTS_FORMATS
+
     p = sub.add_parser("query", help="run a SPARQL query ('-' reads it from stdin)")
     p.add_argument("sparql")
-    p.add_argument("--format", choices=("json", "xml", "csv", "tsv", "turtle", "ntriples", "rdfxml"),
-                   default="json")
+    p.add_argument("--format", choices=(*RESULTS_FORMATS, *RDF_FORMATS), default="json",
+                   help="SELECT/ASK answer format, or CONSTRUCT/DESCRIBE format (default json, turtle)")
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("freshness", help="evaluate freshness of every dataset")

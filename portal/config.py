@@ -43,6 +43,19 @@ SETTINGS: tuple[Setting, ...] = (
             "with /query replaced by /update)."),
     Setting("store_graph_url", "", "SPARQL 1.1 Graph Store Protocol URL of a remote store (default: the "
             "query URL with /query replaced by /store)."),
+    Setting("sparql_timeout", 30.0, "Seconds a public SPARQL query may run on the embedded store before "
+            "its worker process is stopped (HTTP 503, sparql/timeout)."),
+    Setting("sparql_max_rows", 10000, "Most solutions (SELECT) or triples (CONSTRUCT, DESCRIBE) a public "
+            "query returns; a cut answer says so (header Lodestar-Truncated: true; in SPARQL JSON results "
+            "also a \"lodestar\" member)."),
+    Setting("sparql_workers", 3, "Worker processes that evaluate public SPARQL queries on the embedded "
+            "store (the web server gets sparql_workers + sparql_queue + 8 threads)."),
+    Setting("sparql_queue", 8, "Public queries that may wait for a free worker; past that the answer is "
+            "503 with Retry-After."),
+    Setting("sparql_client_share", 2, "Public queries one client address may have running or waiting; "
+            "past that the answer is 429 with Retry-After."),
+    Setting("sparql_worker_memory_mb", 1024, "Resident memory (MB) a query worker may use; past it the "
+            "query is stopped (HTTP 503, sparql/too-much-memory)."),
     Setting("allow_private_addresses", False, "Let outbound HTTP reach loopback, private, link-local and "
             "other non-public addresses (local sources, tests); off, a catalogue cannot make the portal "
             "fetch internal endpoints (SSRF)."),

@@ -80,3 +80,53 @@ class StoreBusyError(StoreError):
     """Another process holds the embedded store and cannot be reached."""
 
     code = "store/busy"
+
+
+class QueryLimitError(PortalError):
+    """A public SPARQL query was refused or stopped by one of the endpoint's written limits."""
+
+    code = "sparql/limit"
+    exit_code = 3
+    http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueryTimeoutError(QueryLimitError):
+    """The query ran past the endpoint's time limit and was stopped."""
+
+    code = "sparql/timeout"
+
+
+class QueryMemoryError(QueryLimitError):
+    """The query needed more memory than a query worker may use and was stopped."""
+
+    code = "sparql/too-much-memory"
+
+
+class QueryCrashedError(QueryLimitError):
+    """The worker evaluating the query crashed; only that query failed."""
+
+    code = "sparql/worker-crashed"
+    http_status = 500
+
+
+class EndpointBusyError(QueryLimitError):
+    """Every query worker is busy and the queue is full."""
+
+    code = "sparql/busy"
+
+
+class TooManyQueriesError(QueryLimitError):
+    """The client already has its share of queries running or waiting."""
+
+    code = "sparql/too-many-queries"
+    http_status = 429
+
+
+class ClientGoneError(QueryLimitError):
+    """The client disconnected, so its query was stopped."""
+
+    code = "sparql/client-gone"

@@ -160,11 +160,13 @@ def _owner(media_type: str, formats: Iterable[Format]) -> Format:
 
 
 def negotiate_rdf(accept: str | None, suffix: str | None = None, others: Sequence[str] = (),
-                  explicit: str | None = None, default: str = "turtle") -> Format | str:
+                  explicit: str | None = None, default: str = "turtle",
+                  offered: Iterable[Format] | None = None) -> Format | str:
     """The RDF format asked for by a URL suffix, else an explicit name, else the Accept header.
 
     Returns one of `others` (media types the caller also offers, such as ``text/html``, preferred
-    on ties) when the client prefers it; otherwise an RDF format (`default` when nothing fits).
+    on ties) when the client prefers it; otherwise one of the `offered` RDF formats (all by
+    default), `default` when nothing fits.
     """
     if suffix is not None:
         found = DOCUMENT_FORMATS.get(suffix) or by_suffix(suffix)
@@ -177,9 +179,8 @@ def negotiate_rdf(accept: str | None, suffix: str | None = None, others: Sequenc
             raise UsageError(f"unknown RDF format {explicit!r}; known: {', '.join(RDF_FORMATS)}")
         return found
     first = rdf_format(default)
-    formats = [first, *(f for f in RDF_FORMATS.values() if f is not first)]
-    offered = [*others, *_offered(formats)]
-    best = best_match(accept, offered)
+    formats = [first, *(f for f in (offered or RDF_FORMATS.values()) if f is not first)]
+    best = best_match(accept, [*others, *_offered(formats)])
     if best in others:
         return best
     return _owner(best, formats)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from portal.instance import Instance
 from portal.pipeline import harvest
 from portal.web import create_app
+from portal.web.sparql import close_query_pool
 from tests.conftest import BASE_URL
 
 GRAPH = f"{BASE_URL}/graph/lambeth/community-toilets"
@@ -23,9 +25,11 @@ def validation_verdicts(html: str) -> list[str]:
 
 
 @pytest.fixture
-def app(instance: Instance, source: Path) -> Flask:
+def app(instance: Instance, source: Path) -> Iterator[Flask]:
     harvest(instance, "lambeth")
-    return create_app({"TESTING": True}, instance=instance)
+    app = create_app({"TESTING": True}, instance=instance)
+    yield app
+    close_query_pool(app)  # the query workers its /sparql requests started
 
 
 @pytest.fixture
@@ -136,6 +140,13 @@ def test_dataset_record_twins_and_content_negotiation(client: FlaskClient, suffi
         assert (dataset, rdflib.RDF.type, DCAT.Dataset) in graph
         assert str(graph.value(dataset, DCTERMS.title)) == "Community toilets"
     assert client.get("/dataset/nobody/nothing.ttl").status_code == 404
+
+
+@pytest.mark.parametrize("accept", ["application/n-quads", "application/trig", "image/png", "*/*;q=0"])
+def test_pages_offer_only_the_document_formats(client: FlaskClient, accept: str) -> None:
+    """An RDF format the pages do not offer, or none at all, gets the HTML page rather than an error."""
+    response = client.get("/dataset/lambeth/community-toilets", headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == "text/html"
 
 
 def test_sparql_construct_as_json_ld(client: FlaskClient) -> None:

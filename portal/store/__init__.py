@@ -16,20 +16,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 QueryKind = Literal["bindings", "boolean", "graph"]
 
-#: Result formats a backend must produce, by short name → media type.
-BINDINGS_FORMATS = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-}
-GRAPH_FORMATS = {
-    "turtle": "text/turtle",
-    "ntriples": "application/n-triples",
-    "rdfxml": "application/rdf+xml",
-    "nquads": "application/n-quads",
-    "jsonld": "application/ld+json",
-}
+#: The formats a backend must answer in are those of `portal.formats`: `RESULTS_FORMATS` for SELECT
+#: and ASK, `RDF_FORMATS` for CONSTRUCT and DESCRIBE, both by short name (``json``, ``turtle`` …).
 
 
 @dataclass(frozen=True)

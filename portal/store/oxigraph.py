@@ -25,7 +25,8 @@ from typing import Any, TypeVar, cast
 import pyoxigraph as ox
 
 from portal.errors import StoreError, UsageError
-from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, GraphContent, QueryKind, QueryResult
+from portal.formats import rdf_format, results_format
+from portal.store import GraphContent, QueryKind, QueryResult
 from portal.store.content import Content, Difference, difference, ingest, same_content
 from portal.store.generations import Layout, StoreReader, collect, write_lock
 
@@ -42,20 +43,6 @@ WRITER_NICENESS = 19
 BULK_SLICE = 48 << 20
 #: Below this many triples, an old graph is deleted in place rather than the generation rebuilt.
 DELETE_IN_PLACE = 100_000
-
-
-def _results_format(name: str) -> ox.QueryResultsFormat:
-    found = ox.QueryResultsFormat.from_media_type(BINDINGS_FORMATS[name])
-    if found is None:
-        raise UsageError(f"unknown results format {name!r}")
-    return found
-
-
-def _rdf_format(name: str) -> ox.RdfFormat:
-    found = ox.RdfFormat.from_media_type(GRAPH_FORMATS[name])
-    if found is None:
-        raise UsageError(f"unknown RDF format {name!r}")
-    return found
 
 
 def _is_lock_error(exc: OSError) -> bool:
@@ -165,15 +152,15 @@ class OxigraphStore:
             try:
                 answer = store.query(sparql, **options)  # type: ignore[arg-type]
                 if isinstance(answer, ox.QueryTriples):
-                    return QueryResult("graph", answer.serialize(format=_rdf_format(graph_format)) or b"",
-                                       GRAPH_FORMATS[graph_format])
+                    graph = rdf_format(graph_format)
+                    return QueryResult("graph", answer.serialize(format=graph.rdf) or b"", graph.media_type)
                 kind: QueryKind = "boolean" if isinstance(answer, ox.QueryBoolean) else "bindings"
-                body = answer.serialize(format=_results_format(bindings_format)) or b""
+                body = answer.serialize(format=results_format(bindings_format).results) or b""
             except SyntaxError as exc:
                 raise UsageError(f"SPARQL syntax error: {exc}") from exc
             except (OSError, ValueError) as exc:
                 raise StoreError(f"query failed: {exc}") from exc
-        return QueryResult(kind, body, BINDINGS_FORMATS[bindings_format])
+        return QueryResult(kind, body, results_format(bindings_format).media_type)
 
     def graph_ntriples(self, graph: str) -> bytes:
         """A graph's content as published (empty when there is no such graph)."""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from portal.egress import CHUNK, Body, Egress, Params, Reply
 from portal.errors import SourceError, StoreError, UsageError
-from portal.store import BINDINGS_FORMATS, GRAPH_FORMATS, GraphContent, QueryResult
+from portal.formats import RDF_FORMATS, rdf_format, results_format
+from portal.store import GraphContent, QueryResult
 
 
 def _file_chunks(paths: Sequence[Path]) -> Iterator[bytes]:
@@ -62,16 +63,17 @@ class SparqlHttpStore:
               default_graphs: Sequence[str] | None = None,
               named_graphs: Sequence[str] | None = None) -> QueryResult:
         """POST the query, graphs as `default-graph-uri`/`named-graph-uri`; keep the body as served."""
-        accept = f"{BINDINGS_FORMATS[bindings_format]}, {GRAPH_FORMATS[graph_format]};q=0.9"
+        results, graph = results_format(bindings_format), rdf_format(graph_format)
+        accept = f"{results.media_type}, {graph.media_type};q=0.9"
         params = ([("default-graph-uri", g) for g in default_graphs or ()]
                   + [("named-graph-uri", g) for g in named_graphs or ()])
         reply = self._call("POST", self.query_url, params=params, data=sparql.encode("utf-8"),
                            headers={"Content-Type": "application/sparql-query", "Accept": accept})
         body = reply.read()
-        if reply.media_type in GRAPH_FORMATS.values():
+        if reply.media_type in {f.media_type for f in RDF_FORMATS.values()}:
             return QueryResult("graph", body, reply.media_type)
         kind = "bindings"
-        if reply.media_type == BINDINGS_FORMATS["json"] and b'"boolean"' in body[:200]:
+        if reply.media_type == results_format("json").media_type and b'"boolean"' in body[:200]:
             kind = "boolean"
         return QueryResult(kind, body, reply.media_type)  # type: ignore[arg-type]
 

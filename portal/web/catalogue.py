@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template
 
+from portal.formats import DOCUMENT_FORMATS, Format
 from portal.listing import dataset_detail, dataset_record_graph, list_datasets
-from portal.store import GRAPH_FORMATS
 from portal.web import get_instance
-from portal.web.negotiation import RDFLIB_FORMATS, SUFFIXES, rdf_format
+from portal.web.negotiation import SUFFIX_PATTERN, rdf_choice
 
 bp = Blueprint("catalogue", __name__)
 
@@ -28,21 +28,20 @@ def home_json() -> Response:
 @bp.get("/dataset/<publisher>/<slug>")
 def dataset(publisher: str, slug: str) -> Response | str:
     """One dataset: metadata, resources, validation summary and freshness (or its record, by Accept)."""
-    fmt = rdf_format(None, others=("text/html", "application/json"))
-    if fmt is not None:
-        return dataset_rdf(publisher, slug, next(s for s, name in SUFFIXES.items() if name == fmt))
-    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+    choice = rdf_choice(None, others=("text/html", "application/json"))
+    if isinstance(choice, Format):
+        return dataset_rdf(publisher, slug, choice.suffix)
+    if choice == "application/json":
         return dataset_json(publisher, slug)
     return render_template("dataset.html", d=dataset_detail(get_instance(), publisher, slug))
 
 
-@bp.get("/dataset/<publisher>/<slug>.<any(ttl, jsonld, nt, rdf):suffix>")
+@bp.get(f"/dataset/<publisher>/<slug>.<{SUFFIX_PATTERN}:suffix>")
 def dataset_rdf(publisher: str, slug: str, suffix: str) -> Response:
     """The dataset's DCAT-AP record in Turtle, JSON-LD, N-Triples or RDF/XML."""
-    fmt = SUFFIXES[suffix]
+    fmt = DOCUMENT_FORMATS[suffix]
     graph = dataset_record_graph(get_instance(), publisher, slug)
-    response = Response(graph.serialize(format=RDFLIB_FORMATS[fmt], encoding="utf-8"),
-                        mimetype=GRAPH_FORMATS[fmt])
+    response = Response(graph.serialize(format=fmt.rdflib, encoding="utf-8"), mimetype=fmt.media_type)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -54,7 +53,7 @@ def dataset_json(publisher: str, slug: str) -> Response:
 
 
 @bp.get("/catalog")
-@bp.get("/catalog.<any(ttl, jsonld, nt, rdf):suffix>")
+@bp.get(f"/catalog.<{SUFFIX_PATTERN}:suffix>")
 def catalog(suffix: str | None = None) -> Response:
     """The DCAT catalogue with every dataset record (Turtle unless a suffix or `Accept` asks otherwise)."""
     instance = get_instance()
@@ -65,7 +64,13 @@ def catalog(suffix: str | None = None) -> Response:
           {{ GRAPH <{catalog_graph}> {{ ?s ?p ?o }} }}
           UNION {{ GRAPH ?g {{ ?s a dcat:Dataset ; ?p ?o }} }}
           UNION {{ GRAPH ?g {{ ?d a dcat:Dataset ; dcat:distribution ?s . ?s ?p ?o }} }}
-        }}""", graph_format=rdf_format(suffix, others=()) or "turtle")
+        }}""", graph_format=_graph_format(suffix))
     response = Response(result.body, mimetype=result.media_type)
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _graph_format(suffix: str | None) -> str:
+    """The RDF format's name for a suffix or the Accept header; Turtle when nothing fits."""
+    choice = rdf_choice(suffix, others=())
+    return choice.name if isinstance(choice, Format) else "turtle"

@@ -9,17 +9,18 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from portal.errors import NotFoundError
 from portal.store import select_rows
 from portal.web import get_instance
-from portal.web.negotiation import SUFFIXES, rdf_format, split_suffix
+from portal.formats import DOCUMENT_FORMATS, Format
+from portal.web.negotiation import rdf_choice, split_suffix
 from vocab.uris import encode_segment
 
 bp = Blueprint("linked_data", __name__)
 
 def _describe(iri: str, suffix: str | None) -> Response | str:
     instance = get_instance()
-    fmt = rdf_format(suffix)
-    if fmt is not None:
+    choice = rdf_choice(suffix)
+    if isinstance(choice, Format):
         result = instance.store.query(f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}",
-                                      graph_format=fmt)
+                                      graph_format=choice.name)
         if not result.body.strip() or result.body.strip() in (b"[]", b"{}"):
             raise NotFoundError(f"nothing is known about <{iri}>")
         response = Response(result.body, mimetype=result.media_type)
@@ -28,7 +29,7 @@ def _describe(iri: str, suffix: str | None) -> Response | str:
             SELECT ?p ?o ?g (isIRI(?o) AS ?link) WHERE {{ GRAPH ?g {{ <{iri}> ?p ?o }} }} ORDER BY ?p ?o""")
         if not rows:
             raise NotFoundError(f"nothing is known about <{iri}>")
-        response = Response(render_template("thing.html", iri=iri, rows=rows, suffixes=SUFFIXES,
+        response = Response(render_template("thing.html", iri=iri, rows=rows, suffixes=tuple(DOCUMENT_FORMATS),
                                             base=request.path.rsplit(".", 1)[0] if suffix else request.path))
     response.headers["Vary"] = "Accept"
     return response

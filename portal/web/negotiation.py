@@ -1,29 +1,28 @@
-"""Content negotiation for RDF documents: one table of suffixes and formats for every view."""
+"""Flask's side of content negotiation: URL suffixes and the request's Accept header, handed to
+`portal.formats` (the one registry of formats, used alike by the CLI and the query workers)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import request
 
-from portal.store import GRAPH_FORMATS
+from portal.formats import DOCUMENT_FORMATS, Format, negotiate_rdf
 
-#: URL suffix → graph format name (as the store and `GRAPH_FORMATS` know it).
-SUFFIXES = {"ttl": "turtle", "jsonld": "jsonld", "nt": "ntriples", "rdf": "rdfxml"}
-#: Graph format name → rdflib serializer name.
-RDFLIB_FORMATS = {"turtle": "turtle", "jsonld": "json-ld", "ntriples": "nt", "rdfxml": "xml"}
+#: URL suffixes of a document's RDF twins (`.ttl`, `.jsonld`, `.nt`, `.rdf`), for route patterns.
+SUFFIX_PATTERN = f"any({', '.join(DOCUMENT_FORMATS)})"
 
 
 def split_suffix(path: str) -> tuple[str, str | None]:
     """`a/b.ttl` → (`a/b`, `ttl`); a path without a known RDF suffix is returned whole."""
     stem, dot, suffix = path.rpartition(".")
-    if dot and suffix in SUFFIXES:
+    if dot and suffix in DOCUMENT_FORMATS:
         return stem, suffix
     return path, None
 
 
-def rdf_format(suffix: str | None, *, others: tuple[str, ...] = ("text/html",)) -> str | None:
-    """The graph format asked for by a suffix, else by `Accept`; None when one of `others` wins."""
-    if suffix:
-        return SUFFIXES[suffix]
-    offered = list(others) + [GRAPH_FORMATS[name] for name in SUFFIXES.values()]
-    best = request.accept_mimetypes.best_match(offered, default=offered[0])
-    return next((name for name in SUFFIXES.values() if GRAPH_FORMATS[name] == best), None)
+def rdf_choice(suffix: str | None, others: Sequence[str] = ("text/html",)) -> Format | str:
+    """The RDF format a suffix or the request's Accept header asks for, or the one of `others`
+    (media types the view also offers, preferred on ties) the client prefers."""
+    return negotiate_rdf(request.headers.get("Accept"), suffix=suffix, others=others,
+                         offered=DOCUMENT_FORMATS.values())

@@ -61,7 +61,9 @@ def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
     from waitress import create_server
 
     from portal.instance import Instance
+    from portal.query_pool import server_threads
     from portal.web import create_app
+    from portal.web.sparql import close_query_pool
 
     settings = load_settings()
     lock = ServeLock(settings)  # a second portal on this instance is refused here
@@ -69,7 +71,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
         instance = Instance(settings)
         app = create_app(instance=instance)
         try:
-            server = create_server(app, host=host, port=port, threads=16,
+            server = create_server(app, host=host, port=port, threads=server_threads(settings),
                                    channel_request_lookahead=1, ident="Lodestar")
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
@@ -88,6 +90,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, demo: bool = False) -> int:
             pass
         finally:
             server.close()
+            close_query_pool(app)
             instance.close()
     finally:
         lock.release()

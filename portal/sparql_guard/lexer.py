@@ -1,43 +1,5 @@
-"""Checks a public SPARQL query must pass before any parser or store sees it.
-
-The query is tokenised by a lexer that follows the SPARQL 1.1 grammar's terminals (IRIREF,
-prefixed names, blank node labels, variables, the four string forms with their escapes, numbers,
-language tags, comments, operators and brackets; plus SPARQL 1.2's ``<<``, ``<<(``, ``{|``).
-``<`` is ambiguous: after an operand inside an expression it is *less than*; anywhere else
-(at an operand position, in triple patterns, in the prologue) it opens an IRI. A bracket stack
-tells expressions from patterns: a ``(`` is an expression when it follows FILTER, BIND, HAVING,
-ORDER/GROUP BY, SELECT's projection, a function name (a keyword, or an IRI or prefixed name after
-FILTER or inside an expression), an operator, a ``,`` or another expression ``(``; otherwise it is
-an RDF collection or a path group. As defence in depth, the brackets inside every IRI also count
-toward the nesting depth, as if each ``<`` had been an operator.
-
-Refused with `UsageError` (HTTP 400): queries over `MAX_QUERY_BYTES`; deeper than `MAX_NESTING`
-brackets; heavier than `MAX_WEIGHT`; unterminated strings or IRIs, bad escapes, unbalanced
-brackets, characters no SPARQL token starts with; ``SERVICE``; update keywords (as keywords, not
-``?load`` or ``ex:load``). ``FROM`` / ``FROM NAMED`` are taken out of the text and returned as
-graph IRIs (prefixed names and relative IRIs resolved), so the endpoint builds the dataset from
-the portal's own graphs and nothing is ever dereferenced.
-
-What crashes pyoxigraph 0.5.13's parser (stack overflow, the whole process) within 64 KiB,
-measured in subprocesses; the first figure on an 8 MiB stack (a process's main thread), the
-second on a 2 MiB one (a Rust server thread):
-
-- nested ``{``: ~2,200 / ~550; nested ``(`` in an expression: ~4,600 / ~1,150; nested ``[`` and
-  collections: the parse time grows so fast (31 s at 200 ``[``) that the time limit comes first;
-- operator chains: ``+`` ~7,000 / ~1,750, ``||`` and ``!!!…`` ~9,300 / ~2,300, paths ``/``
-  ~8,400 / ~2,100 and ``|`` ~10,900 / ~2,700;
-- long groups: ``MINUS {…}`` or ``BIND(…)`` repeated ~2,600 / ~650 times, ``OPTIONAL`` and
-  ``UNION`` ~1,500 on 2 MiB, ``FILTER`` ~2,300, triple patterns ~2,000 (also as ``,`` / ``;`` lists);
-- not crashing at any size that fits: ``IN (…)`` and function argument lists, ``VALUES`` rows,
-  ``ORDER BY`` conditions, projections.
-
-Hence the *weight*: every bracket level costs 2 (``{`` 4) plus what it holds — in a pattern, each
-operator, ``.``/``,``/``;`` and group keyword (OPTIONAL, MINUS, BIND, FILTER, UNION, GRAPH,
-VALUES: 3); in an expression, each operator of the heaviest ``,``-separated argument — plus its
-heaviest inner level. Nesting and chains add up, as the parser's recursion does. `MAX_WEIGHT`
-(500) sits at least 3.5× below every crash on a 2 MiB stack; slow-but-safe parses are left to
-the query time limit.
-"""
+"""The SPARQL lexer behind `portal.sparql_guard`: the grammar's terminals, a bracket stack that
+tells expressions from patterns, and the weight of what the parser would have to build."""
 
 from __future__ import annotations
 
@@ -47,9 +9,10 @@ from urllib.parse import urljoin
 
 from portal.errors import UsageError
 
-MAX_QUERY_BYTES = 64 * 1024
 MAX_NESTING = 64
 MAX_WEIGHT = 500
+#: What one property path operator weighs: parsing a path takes time cubic in its length.
+PATH_STEP = 4
 
 UPDATE_KEYWORDS = frozenset({"LOAD", "INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "COPY", "MOVE", "ADD",
                              "WITH", "USING"})
@@ -58,7 +21,6 @@ UPDATE_KEYWORDS = frozenset({"LOAD", "INSERT", "DELETE", "CLEAR", "DROP", "CREAT
 GROUP_KEYWORDS = frozenset({"BIND", "FILTER"})
 #: Words that may precede a `(` without it being a function call.
 NOT_FUNCTIONS = frozenset({"A", "VALUES", "TRUE", "FALSE", "UNDEF"})
-OPERATORS = frozenset({"||", "&&", "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "!", "|", "^", "?"})
 CLOSERS = {"{": "}", "[": "]", "(": ")", "<<": ">>", "<<(": ")>>", "{|": "|}"}
 
 _BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
@@ -79,7 +41,7 @@ _STRINGS = {
     '"': re.compile(rf'"(?:[^"\\\n\r]|{_ESC})*"'),
     "'": re.compile(rf"'(?:[^'\\\n\r]|{_ESC})*'"),
 }
-_IRI = re.compile(rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*>")
+IRIREF = re.compile(rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*>")
 _PNAME = re.compile(rf"(?:{_PREFIX})?:(?:{_LOCAL})?")
 _NAME_RUN = re.compile(_PREFIX)
 _BNODE = re.compile(rf"_:[{_U}0-9][{_CHARS}.]*+")
@@ -92,24 +54,10 @@ _SPACE = re.compile(r"[ \t\r\n]+|#[^\r\n]*")
 _PUNCT = ("^^", "&&", "||", "!=", "<=", ">=", "{", "}", "[", "]", "(", ")", ",", ";", ".", "*", "/", "+", "-",
           "!", "=", "<", ">", "^", "|", "?", "~")
 _UNESCAPE = re.compile(_UCHAR)
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 #: Token kinds that end an operand: after one, `<` inside an expression is "less than".
 _OPERANDS = frozenset({"var", "iri", "pname", "string", "langtag", "number", "bnode", "close", "bool"})
-
-
-@dataclass(frozen=True)
-class GuardedQuery:
-    """A query that passed the guard: its text without FROM clauses, and the graphs they named."""
-
-    text: str
-    default_graphs: tuple[str, ...] = ()
-    named_graphs: tuple[str, ...] = ()
-
-    @property
-    def has_dataset(self) -> bool:
-        """True when the query named its dataset with FROM or FROM NAMED."""
-        return bool(self.default_graphs or self.named_graphs)
 
 
 @dataclass
@@ -142,7 +90,7 @@ class _Token:
 
 
 @dataclass
-class _Lexer:
+class Lexer:
     """One pass over the query: tokens, the bracket stack, and the dataset clauses."""
 
     text: str
@@ -222,7 +170,7 @@ class _Lexer:
         token = _Token(kind, text, start)
         level = self.level
         if kind == "op":
-            level.weight += 1
+            level.weight += 1 if level.expr else PATH_STEP
         elif kind == "sep":
             if level.expr:
                 level.separate()
@@ -277,7 +225,7 @@ class _Lexer:
             assert self.pending is not None
             kind, start = self.pending
             graph = self.resolve(token)
-            if not _SCHEME.match(graph):
+            if not SCHEME.match(graph):
                 raise self.fail(f"FROM <{graph}>: a relative IRI needs a BASE", token.start)
             (self.named_graphs if kind == "named" else self.default_graphs).append(graph)
             self.cuts.append((start, token.start + len(token.text)))
@@ -293,7 +241,7 @@ class _Lexer:
                 raise self.fail(f"unknown prefix {prefix}:", token.start)
             return self.prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
         iri = _UNESCAPE.sub(lambda m: chr(int(m.group(0)[2:], 16)), token.text[1:-1])
-        if not _SCHEME.match(iri) and self.base is not None:
+        if not SCHEME.match(iri) and self.base is not None:
             iri = urljoin(self.base, iri)
         return iri
 
@@ -301,7 +249,7 @@ class _Lexer:
 
     def iri(self) -> None:
         """An IRIREF at the current position; its brackets count toward the depth as well."""
-        found = _IRI.match(self.text, self.pos)
+        found = IRIREF.match(self.text, self.pos)
         if found is None:
             raise self.fail("unterminated or invalid IRI")
         peak = excess = self.iri_excess
@@ -416,10 +364,10 @@ class _Lexer:
                 if (found := _BNODE.match(text, pos)) is None:
                     raise self.fail("invalid blank node label")
                 self.name("bnode", found.group(0))
-            elif pos >= self.no_pname_before and (found := self.pname()) is not None:
-                if found.partition(":")[0].endswith("."):
+            elif pos >= self.no_pname_before and (pname := self.pname()) is not None:
+                if pname.partition(":")[0].endswith("."):
                     raise self.fail("a prefix may not end with '.'")
-                self.name("pname", found)
+                self.name("pname", pname)
             elif (found := _WORD.match(text, pos)) is not None:
                 word = found.group(0)
                 self.emit("bool" if word.lower() in ("true", "false") else "word", word, pos)
@@ -451,24 +399,3 @@ class _Lexer:
             last = end
         parts.append(self.text[last:])
         return "".join(parts)
-
-
-def check_query(text: str) -> GuardedQuery:
-    """Refuse oversized, too deeply nested or heavy, federated or updating queries with a `UsageError`;
-    return the query without its FROM / FROM NAMED clauses and the graphs they named."""
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise UsageError("the query is not valid Unicode text") from None
-    if size > MAX_QUERY_BYTES:
-        raise UsageError(f"query is longer than {MAX_QUERY_BYTES} bytes")
-    lexer = _Lexer(text)
-    lexer.scan()
-    return GuardedQuery(lexer.stripped(), tuple(lexer.default_graphs), tuple(lexer.named_graphs))
-
-
-def check_graph_iri(iri: str) -> str:
-    """Refuse a graph IRI (from `default-graph-uri` / `named-graph-uri`) that is not an absolute IRI."""
-    if not _SCHEME.match(iri) or _IRI.fullmatch(f"<{iri}>") is None or "\\" in iri:
-        raise UsageError(f"not an absolute IRI: {iri[:200]!r}")
-    return iri

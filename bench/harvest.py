@@ -23,8 +23,10 @@ out = {}
 if step == "fetch":  # over HTTP from a server on loopback, as from a municipal portal
     import functools, http.server, threading
     from portal.egress import Egress
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(csv_path.parent))
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    handler = functools.partial(Quiet, directory=str(csv_path.parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/{csv_path.name}"

@@ -31,7 +31,7 @@ from portal.store.oxigraph import OxigraphStore
 store = OxigraphStore(sys.argv[1])
 before = store.layout.active()
 changed = store.replace_graph(sys.argv[3], Path(sys.argv[2]))
-print(json.dumps({"changed": changed, "new_generation": store.layout.active() != before}))
+print(json.dumps({"changed": changed, "new_generation": store.layout.active() != before, **store.last_write}))
 store.close()
 """
 
@@ -105,7 +105,7 @@ def change_one_percent_of_rows(source: Path, out: Path) -> int:
 
 
 def bench_publish(nt_path: Path, triples: int, workdir: Path, runs: int) -> list[dict[str, object]]:
-    """First publish (ours and the peer's bulk_load), unchanged re-publish, 1 % re-publish."""
+    """First publish (ours and the peer's bulk_load), unchanged re-publish, 1 % re-publish (vs the first)."""
     py = sys.executable
     rows: list[dict[str, object]] = []
     peer, first = [], []
@@ -121,16 +121,25 @@ def bench_publish(nt_path: Path, triples: int, workdir: Path, runs: int) -> list
     def median(values: list[float]) -> float:
         return sorted(values)[len(values) // 2]
 
+    def visible(m: Measured) -> float:
+        """Wall time until readers saw the graph: the child's, less the optimize that follows."""
+        timings = json.loads(m.output)
+        return m.seconds - (timings["done_after"] - timings["visible_after"])
+
     t_peer, t_first = median([m.seconds for m in peer]), median([m.seconds for m in first])
+    t_visible = median([visible(m) for m in first])
     rows.append({"step": "pyoxigraph bulk_load (peer; not atomic)", "seconds": t_peer,
                  "rss_mb": max(m.max_rss_mb for m in peer), "triples_per_s": triples / t_peer})
-    rows.append({"step": "Lodestar first publish (new generation, atomic switch)", "seconds": t_first,
+    rows.append({"step": "Lodestar first publish, until readers see it (atomic switch)", "seconds": t_visible,
+                 "rss_mb": max(m.max_rss_mb for m in first), "triples_per_s": triples / t_visible,
+                 "vs_peer_throughput": t_peer / t_visible})
+    rows.append({"step": "Lodestar first publish, with the optimized generation that follows", "seconds": t_first,
                  "rss_mb": max(m.max_rss_mb for m in first), "triples_per_s": triples / t_first,
                  "vs_peer_throughput": t_peer / t_first})
     rows.append({"step": "Lodestar re-publish, unchanged", "seconds": unchanged.seconds,
                  "rss_mb": unchanged.max_rss_mb, "note": json.loads(unchanged.output)})
     rows.append({"step": f"Lodestar re-publish, 1 % of rows changed ({changed_rows:,} rows)",
                  "seconds": one_percent.seconds, "rss_mb": one_percent.max_rss_mb,
-                 "vs_first": one_percent.seconds / t_first, "note": json.loads(one_percent.output)})
+                 "vs_first": one_percent.seconds / t_visible, "note": json.loads(one_percent.output)})
     return rows
 

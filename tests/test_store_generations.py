@@ -222,3 +222,19 @@ def test_a_store_made_by_the_earlier_layout_is_upgraded_in_place(tmp_path: Path)
     assert triples(store, G1) == expected(table([1, 2, 3]))
     assert Layout(root).active() is not None
     store.close()
+
+
+def test_a_big_load_is_visible_first_then_optimized_in_a_further_generation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded, "OPTIMIZE_AFTER", 100)
+    root = tmp_path / "store"
+    store = OxigraphStore(root)
+    store.replace_graph(G2, table([1]))
+    first = store.layout.active()
+    store.replace_graph(G1, table(list(range(200))))  # 600 triples: loaded, activated, then optimized
+    assert store.layout.active() == f"gen-{int(first[4:]) + 2:08d}"
+    assert 0 < store.last_write["visible_after"] <= store.last_write["done_after"]
+    assert triples(store, G1) == expected(table(list(range(200))))
+    assert triples(store, G2) == expected(table([1]))
+    assert generations(root) == [store.layout.active()]  # the unoptimized one is gone too
+    store.close()

@@ -253,7 +253,7 @@ def bench_big_table(big_rows: int, serve_rows: int, workdir: Path) -> list[str]:
     triples = int(json.loads(dict(steps)["convert"].output)["triples"])
     publishing = bench_publish(workdir / "big" / "trees.nt", triples, workdir / "big", runs=1)
     lines += ["", f"## The whole harvest of the street-tree table ({big_rows:,} rows, {triples:,} triples), per step",
-              "", "Each step in its own process, once (a step takes minutes at this size); peak RSS from `wait4`.",
+              "", "Each step in its own process, once (a step takes minutes at this size); peak RSS is the process's own high-water mark (VmHWM).",
               "", "| step | time | peak RSS | note |", "|---|---:|---:|---|"]
     for step, measured in steps:
         lines.append(f"| {step} | {measured.seconds:,.1f} s | {measured.max_rss_mb:,.0f} MB | "

@@ -238,3 +238,19 @@ def test_a_big_load_is_visible_first_then_optimized_in_a_further_generation(
     assert triples(store, G2) == expected(table([1]))
     assert generations(root) == [store.layout.active()]  # the unoptimized one is gone too
     store.close()
+
+
+def test_what_a_killed_checkpoint_leaves_is_removed_at_the_next_open(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = OxigraphStore(root)
+    store.replace_graph(G1, table([1]))
+    store.close()
+    (root / "gens" / "gen-00000009.tmp").mkdir()  # RocksDB checkpoints into NAME.tmp, then renames
+    (root / "gens" / "gen-00000009.tmp" / "000001.sst").write_bytes(b"partial")
+    (root / "gens" / "gen-00000010").mkdir()      # a generation being built
+    reopened = OxigraphStore(root)
+    active = reopened.layout.active()
+    left = {p.name for p in (root / "gens").iterdir()} - {f"{active}.lease"}  # made by the first reader
+    assert left == {f"{active}", f"{active}.json"}
+    assert triples(reopened, G1) == expected(table([1]))
+    reopened.close()

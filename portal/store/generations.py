@@ -160,6 +160,12 @@ def collect(layout: Layout) -> None:
             lease.unlink(missing_ok=True)
         finally:
             os.close(fd)
+    for path in layout.gens.iterdir():  # what a killed writer left: a checkpoint's ".tmp", say
+        if path.name.split(".")[0] not in live and path.exists():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
     from portal.store.content import remove_unreferenced
 
     keep: set[str] = set()

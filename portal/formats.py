@@ -108,24 +108,20 @@ def results_format(name: str) -> Format:
         raise UsageError(f"unknown results format {name!r}; known: {', '.join(RESULTS_FORMATS)}") from None
 
 
+def _matching(kind: FormatKind, found: ox.RdfFormat | ox.QueryResultsFormat | None) -> Format | None:
+    return next((f for f in _table(kind).values() if f.oxigraph == found), None)
+
+
 def by_media_type(media_type: str, kind: FormatKind) -> Format | None:
     """The format of a media type (parameters and aliases allowed), as pyoxigraph reads it."""
-    found: ox.RdfFormat | ox.QueryResultsFormat | None
-    if kind == "rdf":
-        found = ox.RdfFormat.from_media_type(media_type)
-    else:
-        found = ox.QueryResultsFormat.from_media_type(media_type)
-    return next((f for f in _table(kind).values() if f.oxigraph == found), None)
+    reader = ox.RdfFormat if kind == "rdf" else ox.QueryResultsFormat
+    return _matching(kind, reader.from_media_type(media_type))
 
 
 def by_suffix(suffix: str, kind: FormatKind = "rdf") -> Format | None:
     """The format of a file extension or URL suffix (``ttl``, ``srj`` …)."""
-    found: ox.RdfFormat | ox.QueryResultsFormat | None
-    if kind == "rdf":
-        found = ox.RdfFormat.from_extension(suffix)
-    else:
-        found = ox.QueryResultsFormat.from_extension(suffix)
-    return next((f for f in _table(kind).values() if f.oxigraph == found), None)
+    reader = ox.RdfFormat if kind == "rdf" else ox.QueryResultsFormat
+    return _matching(kind, reader.from_extension(suffix))
 
 
 def find(token: str, kind: FormatKind) -> Format | None:

@@ -85,7 +85,7 @@ class Instance:
 
     @property
     def store(self) -> TripleStore:
-        """The triple store, opened on first use (or reached through a running portal)."""
+        """The triple store, opened on first use (the embedded one is shared by every process of the instance)."""
         if self._store is None:
             self._store = open_store(self.settings)
         return self._store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from harvesters.base import HarvestedDataset, HarvestedResource, Harvester
+from harvesters.base import HarvestedDataset, HarvestedResource, Harvester, ListingItem, ListingProblem, StillListed
 
 if TYPE_CHECKING:
     from portal.egress import Egress
@@ -28,4 +28,5 @@ def harvester_for(kind: str, *, timeout: float = 30.0, max_bytes: int = 50 * 102
     return harvester
 
 
-__all__ = ["HARVESTERS", "HarvestedDataset", "HarvestedResource", "Harvester", "harvester_for"]
+__all__ = ["HARVESTERS", "HarvestedDataset", "HarvestedResource", "Harvester", "ListingItem", "ListingProblem",
+           "StillListed", "harvester_for"]

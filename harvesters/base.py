@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, Union
 
 
 @dataclass
@@ -18,6 +18,13 @@ class HarvestedResource:
     format: str = ""
     identifier: str = ""
     schema: str | None = None  # a Table Schema reference (URL or bundled name) if the source gives one
+    table_schema: Any = None  # a frictionless.Schema the source carries (Data Package), inline or resolved
+    dialect: Any = None  # a frictionless.Dialect the source declares for the file
+    description: str = ""
+    licence: str | None = None
+    byte_size: int | None = None
+    modified: datetime | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # the source's fields with no home here, kept as given
 
 
 @dataclass
@@ -39,14 +46,46 @@ class HarvestedDataset:
     issued: datetime | None = None
     modified: datetime | None = None
     contact_email: str | None = None
+    languages: list[str] = field(default_factory=list)
     resources: list[HarvestedResource] = field(default_factory=list)
+    #: The source's fields with no home in this record (CKAN extras, data.json extensions …), kept as given.
+    extras: dict[str, Any] = field(default_factory=dict)
+    #: The source's own spelling of values that normalisation mapped (licence, frequency, themes …).
+    original: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListingProblem:
+    """A part of the source's listing (a page) that could not be read: the listing is incomplete."""
+
+    where: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StillListed:
+    """A dataset an incremental listing says is unchanged since the last complete run: keep it, fetch nothing."""
+
+    identifier: str
+
+
+#: What a harvester yields: records, datasets still listed but unchanged, and the listing's problems.
+ListingItem = Union[HarvestedDataset, ListingProblem, StillListed]
 
 
 class Harvester(Protocol):
-    """Reads one kind of source and yields dataset records."""
+    """Reads one kind of source and yields dataset records.
+
+    A source that cannot be read at all raises `SourceError`. A page that fails after the first
+    is yielded as a `ListingProblem` and the listing goes on where it can; a listing with a
+    problem is incomplete, so nothing is withdrawn after it.
+    """
 
     kind: str
+    #: The per-source settings this kind accepts (e.g. ``("organization", "api_key")``).
+    options: tuple[str, ...]
 
-    def gather(self, url: str) -> Iterator[HarvestedDataset]:
-        """Read the catalogue at `url`; raise `SourceError` if it cannot be read at all."""
+    def gather(self, url: str, *, options: Mapping[str, Any] | None = None,
+               since: datetime | None = None) -> Iterator[ListingItem]:
+        """Read the catalogue at `url`; with `since`, an incremental source may list only what changed."""
         ...

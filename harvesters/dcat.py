@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from harvesters.base import HarvestedDataset, HarvestedResource
+from harvesters.base import HarvestedDataset, HarvestedResource, ListingItem
 from harvesters.fetch import read_bytes
 from portal.errors import SourceError
 from vocab.namespaces import DCAT, DCTERMS, FOAF, RDF, SKOS, VCARD, XSD
@@ -210,6 +210,7 @@ class DcatHarvester:
     """Harvests a DCAT catalogue published as one RDF document."""
 
     kind = "dcat"
+    options: tuple[str, ...] = ()
 
     def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
                  egress: Egress | None = None) -> None:
@@ -217,7 +218,8 @@ class DcatHarvester:
         self.max_bytes = max_bytes
         self.egress = egress  # None: a default client per catalogue, address guard on
 
-    def gather(self, url: str) -> Iterator[HarvestedDataset]:
+    def gather(self, url: str, *, options: Mapping[str, Any] | None = None,
+               since: datetime | None = None) -> Iterator[ListingItem]:
         """Download and parse the catalogue, then yield its datasets."""
         data, media_type = read_bytes(url, timeout=self.timeout, max_bytes=self.max_bytes,
                                       egress=self.egress)

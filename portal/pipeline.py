@@ -138,7 +138,8 @@ def _gather(instance: Instance, source: SourceInfo) -> tuple[list[HarvestedDatas
     records: list[HarvestedDataset] = []
     try:
         for record in harvester.gather(source.url):
-            records.append(record)
+            if isinstance(record, HarvestedDataset):  # paging and incremental listings: see the next commit
+                records.append(record)
     except SourceError as exc:
         if not records:
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
@@ -57,8 +58,10 @@ def read_bytes(url: str, *, timeout: float | None = None, max_bytes: int | None 
 
 
 def fetch(url: str, dest_dir: Path, *, timeout: float | None = None, max_bytes: int | None = None,
-          etag: str | None = None, egress: Egress | None = None) -> Fetched:
-    """Download `url` into `dest_dir`, hashing while streaming; a known ETag makes it conditional.
+          etag: str | None = None, last_modified: str | None = None, seen_at: datetime | None = None,
+          egress: Egress | None = None) -> Fetched:
+    """Download `url` into `dest_dir`, hashing while streaming; a known ETag or Last-Modified
+    (seen at `seen_at`) makes it conditional.
 
     Without `egress`, a default client (address guard on) is made from `timeout` and `max_bytes`;
     with one, its own timeouts apply and `max_bytes`, if given, caps this download.
@@ -67,9 +70,10 @@ def fetch(url: str, dest_dir: Path, *, timeout: float | None = None, max_bytes: 
     if _scheme(url) == "file":
         return _fetch_file(url, dest_dir, DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
     if egress is not None:
-        return egress.download(url, dest_dir, max_bytes=max_bytes, etag=etag)
+        return egress.download(url, dest_dir, max_bytes=max_bytes, etag=etag, last_modified=last_modified,
+                               seen_at=seen_at)
     with default_egress(timeout=timeout, max_bytes=max_bytes) as client:
-        return client.download(url, dest_dir, etag=etag)
+        return client.download(url, dest_dir, etag=etag, last_modified=last_modified, seen_at=seen_at)
 
 
 _SUFFIX_TYPES = {".csv": "text/csv", ".ttl": "text/turtle", ".rdf": "application/rdf+xml",

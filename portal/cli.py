@@ -44,66 +44,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, demo=args.demo)
 
 
-def cmd_sources_add(args: argparse.Namespace) -> int:
-    """Register a harvest source."""
-    from portal.pipeline import add_source
-
-    with Instance.open() as instance:
-        add_source(instance, args.name, args.url, args.kind, args.publisher)
-    print(f"added source {args.name} ({args.kind}) {args.url}")
-    return 0
-
-
-def cmd_sources_list(args: argparse.Namespace) -> int:
-    """Show registered sources and their last harvest."""
-    from portal.pipeline import list_sources
-
-    with Instance.open() as instance:
-        sources = list_sources(instance)
-    if args.format == "json":
-        print(json.dumps([{
-            "name": s.name, "kind": s.kind, "url": s.url,
-            "last_run": ({"status": s.runs[-1].status, "started_at": s.runs[-1].started_at.isoformat()}
-                         if s.runs else None)} for s in sources], indent=2))
-        return 0
-    for s in sources:
-        last = f"{s.runs[-1].status} at {s.runs[-1].started_at:%Y-%m-%d %H:%M}" if s.runs else "never harvested"
-        print(f"{s.name}\t{s.kind}\t{s.url}\t{last}")
-    return 0
-
-
-def yield_to_readers() -> None:
-    """Lower this process's CPU priority: harvests are background work beside a serving portal."""
-    from portal.store.oxigraph import lower_priority
-
-    lower_priority()
-
-
-def cmd_harvest(args: argparse.Namespace) -> int:
-    """Harvest one source or all of them."""
-    from portal.pipeline import harvest, harvest_all
-
-    if bool(args.name) == bool(args.all):
-        raise UsageError("give a source NAME or --all")
-    yield_to_readers()
-    with Instance.open() as instance:
-        outcomes = harvest_all(instance) if args.all else [harvest(instance, args.name)]
-    for outcome in outcomes:
-        withdrawn = f", {outcome.datasets_withdrawn} withdrawn" if outcome.datasets_withdrawn else ""
-        print(f"{outcome.source}: {outcome.status}, {outcome.datasets_seen} datasets, "
-              f"{outcome.datasets_changed} changed{withdrawn}")
-        for report in outcome.reports:
-            if not report.valid:
-                print(f"  invalid table {report.subject}: {len(report.errors)} error(s)")
-                for issue in report.errors[:5]:
-                    print(f"    {issue}")
-        for problem in outcome.problems:
-            print(f"  not harvested: {problem}")
-    if any(outcome.failed for outcome in outcomes):
-        return 3
-    return 1 if any(outcome.has_data_errors for outcome in outcomes) else 0
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate a CSV against a Table Schema (bundled name or file) or an inferred one."""
     from schemas.validation import validate_table
@@ -166,12 +106,15 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from portal.scheduler import build_scheduler, run_once
 
     settings = load_settings()
+    from portal.cli_sources import yield_to_readers
+
     yield_to_readers()
     if args.once:
         run_once(settings)
         return 0
     scheduler = build_scheduler(settings)
-    print(f"Lodestar scheduler: harvest every {settings.harvest_every_hours} h, freshness every "
+    print(f"Lodestar scheduler: harvests each source when due (default every {settings.harvest_every_hours} h, "
+          f"checked every {settings.harvest_check_minutes} min), freshness every "
           f"{settings.freshness_every_minutes} min (Ctrl+C to stop)", flush=True)
     try:
         scheduler.start()
@@ -202,22 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="harvest the bundled demo catalogue into an empty instance")
     p.set_defaults(func=cmd_serve)
 
-    sources = sub.add_parser("sources", help="manage harvest sources").add_subparsers(
-        dest="action", required=True)
-    p = sources.add_parser("add", help="register a source")
-    p.add_argument("name")
-    p.add_argument("url")
-    p.add_argument("--kind", default="dcat")
-    p.add_argument("--publisher", help="publisher slug for all its datasets")
-    p.set_defaults(func=cmd_sources_add)
-    p = sources.add_parser("list", help="list sources")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(func=cmd_sources_list)
+    from portal.cli_sources import register as register_source_commands
 
-    p = sub.add_parser("harvest", help="harvest a source (or --all)")
-    p.add_argument("name", nargs="?")
-    p.add_argument("--all", action="store_true")
-    p.set_defaults(func=cmd_harvest)
+    register_source_commands(sub)
 
     p = sub.add_parser("validate", help="validate a CSV file")
     p.add_argument("file")

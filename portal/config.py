@@ -68,8 +68,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_retries", 3, "Retries of an idempotent outbound HTTP request after a connection error "
             "or a 429/502/503/504 answer, with exponential backoff that honours Retry-After."),
     Setting("max_download_bytes", 200 * 1024 * 1024, "Largest resource file a harvest downloads."),
-    Setting("harvest_every_hours", 24.0, "Hours between scheduled harvests of every source "
-            "(`lodestar schedule`)."),
+    Setting("harvest_every_hours", 24.0, "Hours between scheduled harvests of a source that sets no "
+            "interval of its own (`sources add --every`)."),
+    Setting("harvest_check_minutes", 5.0, "Minutes between the scheduler's looks for sources whose "
+            "harvest is due (`lodestar schedule`)."),
+    Setting("withdraw_max_share", 0.5, "Largest share of a source's datasets one harvest may withdraw "
+            "because the source stopped listing them; past it (or on an empty listing) nothing is "
+            "withdrawn until `harvest --confirm-withdrawals`."),
     Setting("freshness_every_minutes", 60.0, "Minutes between scheduled freshness evaluations "
             "(`lodestar schedule`)."),
     Setting("publisher", "lodestar", "Publisher slug used for datasets whose source names none."),

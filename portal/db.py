@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -89,6 +90,9 @@ class Source(Base):
     url: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(40))
     publisher: Mapped[str | None] = mapped_column(String(100))
+    #: The kind's own settings (organization, api_key …), as `sources add` was given them.
+    options_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    every_hours: Mapped[float | None] = mapped_column(Float)  # None: the instance's harvest interval
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     runs: Mapped[list[HarvestRun]] = relationship(back_populates="source", order_by="HarvestRun.id")
     datasets: Mapped[list[Dataset]] = relationship(back_populates="source")
@@ -102,10 +106,15 @@ class HarvestRun(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running|ok|partial|failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|finished|partial|failed
     message: Mapped[str] = mapped_column(Text, default="")
     datasets_seen: Mapped[int] = mapped_column(Integer, default=0)
     datasets_changed: Mapped[int] = mapped_column(Integer, default=0)
+    datasets_withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    #: True when the source's whole listing was read (only then may it withdraw, or serve as `since`).
+    listing_complete: Mapped[bool | None] = mapped_column(Boolean)
+    #: Per-dataset (or per-page) problems: [{"dataset": identifier or page, "message": …}].
+    errors_json: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
     pid: Mapped[int | None] = mapped_column(Integer)  # the harvesting process, to spot abandoned runs
     hostname: Mapped[str | None] = mapped_column(String(255))
     process_token: Mapped[str | None] = mapped_column(String(100))  # tells the process from a pid reuse

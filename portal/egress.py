@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,17 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
 
 
 # -- answers and the client -------------------------------------------------------------------------
+
+def _settled(last_modified: str, seen_at: datetime) -> bool:
+    """True when an HTTP date lies at least a second before `seen_at` (False when unparsable)."""
+    try:
+        stamp = email.utils.parsedate_to_datetime(last_modified)
+    except (TypeError, ValueError):
+        return False
+    if stamp.tzinfo is None:  # RFC 9110 dates are GMT; a zone-less one is read as such
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return stamp <= seen_at - timedelta(seconds=1)
+
 
 @dataclass(frozen=True)
 class Fetched:
@@ -241,16 +252,22 @@ class Egress:
             return reply.read(), reply.media_type
 
     def download(self, url: str, dest_dir: Path, *, max_bytes: int | None = None,
-                 etag: str | None = None) -> Fetched:
-        """GET `url` into `dest_dir` as a file named by its SHA-256; a known ETag makes it conditional."""
+                 etag: str | None = None, last_modified: str | None = None,
+                 seen_at: datetime | None = None) -> Fetched:
+        """GET `url` into `dest_dir` as a file named by its SHA-256, conditional on what was seen before.
+
+        A known ETag makes the GET conditional (If-None-Match). A known Last-Modified does too
+        (If-Modified-Since), but only when it lies a whole second before `seen_at`, the moment
+        that version was downloaded: Last-Modified has one-second resolution, so a file rewritten
+        within the second it was last fetched would otherwise look unchanged.
+        """
         dest_dir.mkdir(parents=True, exist_ok=True)
-        # Only the ETag makes the GET conditional. Last-Modified has one-second resolution (a file
-        # rewritten within the second of the previous fetch would look unchanged) and is the
-        # server's claim; without an ETag the content is downloaded and its hash decides.
         headers = {"If-None-Match": etag} if etag else {}
+        if last_modified and seen_at is not None and _settled(last_modified, seen_at):
+            headers["If-Modified-Since"] = last_modified
         with self.request("GET", url, headers=headers, stream=True, max_bytes=max_bytes) as reply:
             if reply.status == 304:
-                return Fetched(url, None, None, 0, "", etag)
+                return Fetched(url, None, None, 0, "", etag, last_modified)
             reply.raise_for_status()
             digest = hashlib.sha256()
             with tempfile.NamedTemporaryFile(dir=dest_dir, delete=False, suffix=".part") as out:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -37,6 +38,7 @@ class SourceInfo:
     url: str
     kind: str
     publisher: str | None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +62,10 @@ class ResourcePlan:
     rdf_namespace: str | None
     latest_hash: str | None
     latest_etag: str | None
+    latest_last_modified: str | None = None
+    latest_fetched_at: datetime | None = None
+    table_schema: Any = None  # a frictionless.Schema the source carries for this file (Data Package)
+    dialect: Any = None  # a frictionless.Dialect the source declares for this file
 
 
 @dataclass
@@ -112,11 +118,28 @@ def _metadata(record: HarvestedDataset) -> dict[str, object]:
     return {
         "uri": record.uri, "publisher_uri": record.publisher_uri, "landing_page": record.landing_page,
         "licence": record.licence, "themes": record.themes, "keywords": record.keywords,
+        "languages": record.languages,
         "issued": record.issued.isoformat() if record.issued else None,
         "modified_claimed": record.modified.isoformat() if record.modified else None,
         "contact_email": record.contact_email,
-        "resources": [r.url for r in record.resources],
+        "resources": [{"url": r.url, "title": r.title, "format": r.format, "media_type": r.media_type,
+                       "description": r.description, "licence": r.licence, "byte_size": r.byte_size,
+                       "extras": _plain(r.extras)} for r in record.resources],
+        "extras": _plain(record.extras), "original": _plain(record.original),
     }
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can keep it: mappings and sequences walked, dates as ISO text, the rest as text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def _resource_row(session: Session, dataset: Dataset, harvested: HarvestedResource) -> Resource:
@@ -156,8 +179,11 @@ def _upsert(instance: Instance, source: SourceInfo, record: HarvestedDataset, no
         resources = [_resource_row(session, dataset, harvested) for harvested in record.resources]
         session.flush()
         plans = [ResourcePlan(r.id, r.url, r.slug, r.media_type, r.schema_ref, r.rdf_namespace,
-                              r.latest_version.content_hash if r.latest_version else None,
-                              r.latest_version.etag if r.latest_version else None) for r in resources]
+                              latest.content_hash if latest else None, latest.etag if latest else None,
+                              latest.last_modified if latest else None, latest.fetched_at if latest else None,
+                              harvested.table_schema, harvested.dialect)
+                 for r, harvested in zip(resources, record.resources)
+                 for latest in [r.latest_version]]
         taken = {r.rdf_namespace for r in dataset.resources if r.rdf_namespace}
         return DatasetPlan(dataset.id, DatasetRef(dataset.publisher, dataset.slug), changed, taken, plans)
 
@@ -221,16 +247,20 @@ def _refresh(instance: Instance, source: SourceInfo, plan: DatasetPlan, resource
     """
     _check_local_reference(source, resource.url)
     fetched = fetch(resource.url, instance.downloads, max_bytes=int(instance.settings.max_download_bytes),
-                    etag=resource.latest_etag, egress=instance.egress)
+                    etag=resource.latest_etag, last_modified=resource.latest_last_modified,
+                    seen_at=resource.latest_fetched_at, egress=instance.egress)
     if resource.latest_hash is not None and (fetched.not_modified or fetched.sha256 == resource.latest_hash):
         return Refreshed(resource.id, None)
     assert fetched.path is not None and fetched.sha256 is not None
     if not _is_table(resource, fetched.media_type):
         return Refreshed(resource.id, fetched)
-    if resource.schema_ref:
-        _check_local_reference(source, resource.schema_ref)
-    schema = resolve_schema_ref(resource.schema_ref, egress=instance.egress)
-    checked, table = validate(fetched.path, schema)
+    if resource.table_schema is not None:  # carried by the source as a Frictionless object
+        schema = resource.table_schema
+    else:
+        if resource.schema_ref:
+            _check_local_reference(source, resource.schema_ref)
+        schema = resolve_schema_ref(resource.schema_ref, egress=instance.egress)
+    checked, table = validate(fetched.path, schema, resource.dialect)
     report = checked.located_at(resource.url)  # the officer knows the URL, not our download
     result.reports.append(report)
     if not report.valid:

@@ -3,6 +3,7 @@ however they end (an error, Ctrl-C, SIGTERM), or found abandoned when their proc
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import HarvestRun, Source, utcnow
-from portal.errors import PortalError
+from portal.errors import PortalError, UsageError
 
 if TYPE_CHECKING:
     from portal.instance import Instance
@@ -132,3 +133,26 @@ def running_elsewhere(session: Session, source_id: int) -> HarvestRun | None:
         if run.pid is not None and run.hostname == host and process_alive(run.pid, run.process_token):
             return run
     return None
+
+
+@contextmanager
+def source_lock(instance: Instance, source_id: int, name: str) -> Iterator[None]:
+    """Hold the source's harvest lock for the block: two runs of one source never overlap.
+
+    A lock file per source in the instance folder, held with `flock` by the harvesting process
+    (the kernel drops it when the process dies, so a crash never leaves a source blocked).
+    """
+    folder = instance.path / "locks"
+    folder.mkdir(exist_ok=True)
+    fd = os.open(folder / f"source-{source_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UsageError(f"source {name!r} is being harvested right now by another process; "
+                         "wait for that harvest to finish") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -22,11 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def harvest_job(settings: Settings) -> None:
-    """Harvest every source; one source failing does not stop the others."""
-    from portal.pipeline import harvest_all
+    """Harvest every source whose interval has passed; one source failing does not stop the others."""
+    from portal.pipeline import harvest_due
 
     with Instance(settings) as instance:
-        for outcome in harvest_all(instance):
+        for outcome in harvest_due(instance):
             log.info("harvested %s: %s, %d changed", outcome.source, outcome.status, outcome.datasets_changed)
 
 
@@ -42,7 +42,7 @@ def freshness_job(settings: Settings) -> None:
 
 
 JOBS: dict[str, tuple[Callable[[Settings], None], Callable[[Settings], timedelta]]] = {
-    "harvest": (harvest_job, lambda s: timedelta(hours=float(s.harvest_every_hours))),
+    "harvest": (harvest_job, lambda s: timedelta(minutes=float(s.harvest_check_minutes))),
     "freshness": (freshness_job, lambda s: timedelta(minutes=float(s.freshness_every_minutes))),
 }
 

@@ -25,6 +25,8 @@ class FreshnessOutcome:
     title: str
     result: FreshnessResult
     previous: str | None
+    #: When the dataset took this status (the evaluation that recorded the change).
+    since: datetime | None = None
 
     @property
     def alert(self) -> bool:
@@ -60,15 +62,20 @@ def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True
                 session.add(FreshnessStatus(
                     dataset_id=dataset.id, evaluated_at=now, status=result.status, previous=previous,
                     due_at=result.due_at, overdue_at=result.overdue_at, reason=result.reason))
+            since = last.evaluated_at if last is not None and last.status == result.status else now
             outcomes.append(FreshnessOutcome(dataset.publisher, dataset.slug, dataset.title, result,
-                                             previous))
+                                             previous, since))
     if record:
         publish_freshness(instance, outcomes, now)
     return outcomes
 
 
 def publish_freshness(instance: Instance, outcomes: list[FreshnessOutcome], now: datetime) -> None:
-    """Replace the freshness graph with one DQV measurement per dataset."""
+    """Replace the freshness graph with one DQV measurement per dataset.
+
+    Each measurement is dated by when the dataset took its status, so an evaluation that changes
+    no status leaves the graph as it was (and the store unwritten).
+    """
     graph = Graph()
     measure = URIRef(instance.uris.portal_term("freshness"))
     for outcome in outcomes:
@@ -78,6 +85,7 @@ def publish_freshness(instance: Instance, outcomes: list[FreshnessOutcome], now:
         graph.add((node, RDF.type, DQV.QualityMeasurement))
         graph.add((node, DQV.isMeasurementOf, measure))
         graph.add((node, DQV.value, Literal(outcome.result.status)))
-        graph.add((node, PROV.generatedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime)))
+        taken = outcome.since or now
+        graph.add((node, PROV.generatedAtTime, Literal(taken.isoformat(), datatype=XSD.dateTime)))
     instance.store.replace_graph(instance.uris.portal_graph("freshness"),
                                  graph.serialize(format="nt", encoding="utf-8"))

@@ -80,6 +80,17 @@ def instance(settings: Settings) -> Iterator[Instance]:
     opened.close()
 
 
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The environment a `lodestar` command reads: a fresh instance folder, loopback sources allowed."""
+    for name in ("LODESTAR_STORE", "LODESTAR_DATABASE_URL", "LODESTAR_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LODESTAR_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("LODESTAR_ALLOW_PRIVATE_ADDRESSES", "1")  # the sources are on loopback
+    monkeypatch.setenv("LODESTAR_HTTP_RETRIES", "0")  # an unreachable source fails at once
+    return tmp_path / "instance"
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     timeout = 10  # a client that connects and never asks cannot keep the server from closing
 

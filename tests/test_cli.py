@@ -12,13 +12,8 @@ from tests.conftest import TOILETS
 
 
 @pytest.fixture(autouse=True)
-def instance_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("LODESTAR_STORE", "LODESTAR_DATABASE_URL", "LODESTAR_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LODESTAR_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("LODESTAR_ALLOW_PRIVATE_ADDRESSES", "1")  # the sources are on loopback
-    monkeypatch.setenv("LODESTAR_HTTP_RETRIES", "0")  # an unreachable source fails at once
-    return tmp_path / "instance"
+def instance_env(cli_env: Path) -> Path:
+    return cli_env
 
 
 def test_validate_a_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -98,7 +93,7 @@ def test_harvest_all_goes_on_past_an_unreachable_source_and_exits_3(file_server:
     assert main(["sources", "add", "lambeth", serve_lambeth(file_server)]) == 0
     assert main(["harvest", "--all"]) == 3
     out = capsys.readouterr().out
-    assert "a-gone: failed" in out and "lambeth: ok, 1 datasets, 1 changed" in out
+    assert "a-gone: failed" in out and "lambeth: finished, 1 datasets, 1 changed" in out
 
 
 def test_a_locked_database_exits_3_without_a_traceback(instance_env: Path, monkeypatch: pytest.MonkeyPatch,

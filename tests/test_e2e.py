@@ -235,4 +235,4 @@ def test_a_writer_killed_mid_harvest_leaves_the_portal_serving(tmp_path: Path) -
         assert requests.get(own.url, timeout=5).status_code == 200
         assert sparql(own, count).json()["results"]["bindings"][0]["n"]["value"] == before
         runs = json.loads(own.cli("sources", "list", "--format", "json").stdout)
-        assert {r["name"]: r["last_run"]["status"] for r in runs} == {"lambeth": "ok", "trees": "failed"}
+        assert {r["name"]: r["last_run"]["status"] for r in runs} == {"lambeth": "finished", "trees": "failed"}

@@ -179,7 +179,7 @@ def test_a_harvest_on_postgresql(postgres: str, tmp_path: Path, file_server: tup
                               "allow_private_addresses": True}, environ={})
     with Instance(settings) as instance:
         add_source(instance, "lambeth", serve_lambeth(file_server))
-        assert harvest(instance, "lambeth").status == "ok"
+        assert harvest(instance, "lambeth").status == "finished"
         assert harvest(instance, "lambeth").datasets_changed == 0
         [summary] = list_datasets(instance)
         assert summary["validation"] == {"valid": 1, "invalid": 0} and summary["triples"] > 100

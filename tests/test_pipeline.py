@@ -38,7 +38,7 @@ def names_in_store(instance: Instance) -> set[str]:
 
 def test_harvest_publishes_every_row_and_the_record(instance: Instance, source: Path) -> None:
     outcome = harvest(instance, "lambeth", now=T0)
-    assert (outcome.status, outcome.datasets_seen, outcome.datasets_changed) == ("ok", 1, 1)
+    assert (outcome.status, outcome.datasets_seen, outcome.datasets_changed) == ("finished", 1, 1)
     assert [r.valid for r in outcome.reports] == [True]
     expected = csv_rows(TOILETS)
     assert names_in_store(instance) == {r["NAME"] for r in expected}
@@ -62,7 +62,7 @@ def test_reharvest_of_unchanged_content_changes_nothing(instance: Instance, sour
         assert len(session.scalars(select(ResourceVersion)).all()) == 1
         dataset = session.scalar(select(Dataset))
         assert dataset is not None and dataset.last_content_change == T0
-        assert [r.status for r in session.scalars(select(HarvestRun))] == ["ok", "ok"]
+        assert [r.status for r in session.scalars(select(HarvestRun))] == ["finished", "finished"]
 
 
 def test_metadata_edit_is_not_a_content_change(instance: Instance, source: Path) -> None:
@@ -176,7 +176,7 @@ def test_the_pipeline_runs_on_a_remote_sparql_store(tmp_path: Path, oxigraph_ser
         assert isinstance(remote.store, SparqlHttpStore)
         remote.store.drop_graph(GRAPH)
         add_source(remote, "lambeth", catalogue_url)
-        assert harvest(remote, "lambeth", now=T0).status == "ok"
+        assert harvest(remote, "lambeth", now=T0).status == "finished"
         assert names_in_store(remote) == {r["NAME"] for r in csv_rows(TOILETS)}
     finally:
         remote.close()

@@ -100,7 +100,7 @@ def test_a_stalled_download_holds_no_transaction(instance: Instance, stalling_se
         stalling_server.release.set()
         harvesting.join()
     assert failure == []
-    assert [r.status for r in runs(instance.settings)] == ["ok"]
+    assert [r.status for r in runs(instance.settings)] == ["finished"]
 
 
 def subprocess_env(settings: Settings) -> dict[str, str]:
@@ -243,4 +243,4 @@ def test_a_pid_given_to_a_later_process_does_not_keep_a_run_alive(instance: Inst
     with instance.session() as session:
         assert fail_abandoned_runs(session) == 1
     assert [(r.hostname, r.status) for r in runs(instance.settings)] == [(host, "failed"), ("elsewhere", "running")]
-    assert harvest(instance, "lambeth").status == "ok"  # neither blocks a new harvest
+    assert harvest(instance, "lambeth").status == "finished"  # neither blocks a new harvest

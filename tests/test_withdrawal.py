@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from harvesters.base import HarvestedDataset
+from harvesters.base import HarvestedDataset, ListingItem
 from harvesters.dcat import DcatHarvester
 from portal.db import Dataset, HarvestRun
 from portal.errors import NotFoundError, SourceError
@@ -58,7 +58,7 @@ def test_a_dataset_no_longer_listed_is_withdrawn_and_comes_back(instance: Instan
 
     list_both(source, both=False)
     outcome = harvest(instance, "lambeth", now=T0 + timedelta(days=1))
-    assert (outcome.status, outcome.datasets_withdrawn) == ("ok", 1)
+    assert (outcome.status, outcome.datasets_withdrawn) == ("finished", 1)
     assert not has_graph(instance, GONE) and has_graph(instance, KEPT)
     assert not in_catalogue(instance, "toilets-copy") and in_catalogue(instance, "community-toilets")
     with instance.session() as session:
@@ -84,12 +84,13 @@ class BreakingHarvester:
     """A DCAT harvester whose listing breaks off after its first dataset when `breaks` is set."""
 
     kind = "breaking"
+    options = ()
     breaks = False
 
-    def __init__(self, **options: object) -> None:
-        self.dcat = DcatHarvester(**options)  # type: ignore[arg-type]
+    def __init__(self, **settings: object) -> None:
+        self.dcat = DcatHarvester(**settings)  # type: ignore[arg-type]
 
-    def gather(self, url: str) -> Iterator[HarvestedDataset]:
+    def gather(self, url: str, *, options: object = None, since: object = None) -> Iterator[ListingItem]:
         """The first dataset, then (when breaking) an error as if the next page could not be read."""
         for n, record in enumerate(self.dcat.gather(url)):
             if n == 1 and BreakingHarvester.breaks:
@@ -109,10 +110,11 @@ def test_a_listing_that_broke_off_withdraws_nothing(instance: Instance, file_ser
     assert has_graph(instance, KEPT) and has_graph(instance, GONE)
 
     monkeypatch.setattr(BreakingHarvester, "breaks", True)
-    with pytest.raises(SourceError, match="page 2"):
-        harvest(instance, "lambeth", now=T0 + timedelta(days=1))
+    outcome = harvest(instance, "lambeth", now=T0 + timedelta(days=1))
+    assert (outcome.status, outcome.listing_complete, outcome.datasets_withdrawn) == ("partial", False, 0)
     assert has_graph(instance, KEPT) and has_graph(instance, GONE)
     with instance.session() as session:
         assert {d.status for d in session.scalars(select(Dataset))} == {"active"}
         last = session.scalars(select(HarvestRun).order_by(HarvestRun.id.desc())).first()
-        assert last is not None and last.status == "failed" and "page 2" in last.message
+        assert last is not None and last.status == "partial" and "page 2" in last.message
+        assert last.listing_complete is False and "page 2" in last.errors_json[0]["message"]

@@ -32,9 +32,10 @@ def dataset_record(uris: UriScheme, dataset: Dataset) -> Graph:
     graph.add((publisher, FOAF.name, Literal(dataset.publisher_name or dataset.publisher)))
     if meta.get("uri"):
         graph.add((subject, DCTERMS.source, URIRef(meta["uri"])))
-    for key, predicate in (("licence", DCTERMS.license), ("landing_page", DCAT.landingPage)):
-        if meta.get(key):
-            graph.add((subject, predicate, URIRef(meta[key])))
+    if meta.get("licence"):
+        graph.add((subject, DCTERMS.license, _term(meta["licence"])))
+    if meta.get("landing_page"):
+        graph.add((subject, DCAT.landingPage, URIRef(meta["landing_page"])))
     if dataset.frequency:
         value = dataset.frequency
         graph.add((subject, DCTERMS.accrualPeriodicity,
@@ -43,6 +44,8 @@ def dataset_record(uris: UriScheme, dataset: Dataset) -> Graph:
         graph.add((subject, DCAT.theme, URIRef(theme) if theme.startswith("http") else Literal(theme)))
     for keyword in meta.get("keywords", []):
         graph.add((subject, DCAT.keyword, Literal(keyword)))
+    for language in meta.get("languages", []):
+        graph.add((subject, DCTERMS.language, _term(language)))
     if meta.get("issued"):
         graph.add((subject, DCTERMS.issued, Literal(meta["issued"], datatype=XSD.dateTime)))
     if dataset.last_content_change is not None:
@@ -52,9 +55,27 @@ def dataset_record(uris: UriScheme, dataset: Dataset) -> Graph:
         graph.add((subject, DCAT.contactPoint, contact))
         graph.add((contact, RDF.type, VCARD.Kind))
         graph.add((contact, VCARD.hasEmail, URIRef("mailto:" + meta["contact_email"])))
+    described = {r["url"]: r for r in meta.get("resources", []) if isinstance(r, dict)}
     for resource in dataset.resources:
         _distribution(graph, uris, dataset, resource, subject)
+        _described(graph, URIRef(uris.distribution(dataset.publisher, dataset.slug, resource.slug)),
+                   described.get(resource.url, {}))
     return graph
+
+
+def _term(value: str) -> URIRef | Literal:
+    """An IRI when the value is one (a normalised authority-table entry), else the source's text."""
+    return URIRef(value) if value.startswith(("http://", "https://")) else Literal(value)
+
+
+def _described(graph: Graph, dist: URIRef, described: dict[str, object]) -> None:
+    """What the source said about a distribution, as normalised: format, licence, description."""
+    if described.get("format"):
+        graph.add((dist, DCTERMS.format, _term(str(described["format"]))))
+    if described.get("licence"):
+        graph.add((dist, DCTERMS.license, _term(str(described["licence"]))))
+    if described.get("description"):
+        graph.add((dist, DCTERMS.description, Literal(str(described["description"]))))
 
 
 def _distribution(graph: Graph, uris: UriScheme, dataset: Dataset, resource: Resource,

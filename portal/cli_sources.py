@@ -22,7 +22,7 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     """Register a harvest source with its kind's settings."""
     from portal.sources import add_source
 
-    options = {"organization": args.organization, "api_key": args.api_key}
+    options = {"organization": args.organization, "api_key": args.api_key, "max_pages": args.max_pages}
     with Instance.open() as instance:
         add_source(instance, args.name, args.url, args.kind, args.publisher, options=options,
                    every_hours=args.every)
@@ -120,6 +120,7 @@ def register(sub: Any) -> None:
     p.add_argument("--publisher", help="publisher slug for all its datasets")
     p.add_argument("--organization", help="CKAN: harvest only this organisation's datasets")
     p.add_argument("--api-key", help="CKAN: API key sent with every call (never shown back)")
+    p.add_argument("--max-pages", type=int, help="DCAT: most catalogue pages followed (default 1000)")
     p.add_argument("--every", type=float, metavar="HOURS",
                    help="hours between scheduled harvests (default: the harvest_every_hours setting)")
     p.set_defaults(func=cmd_sources_add)

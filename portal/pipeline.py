@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from harvesters import HarvestedDataset, ListingProblem, StillListed, harvester_for
+from harvesters.normalise import normalise
 from portal.db import Dataset, HarvestRun, Source, utcnow
 from portal.errors import DataError, NotFoundError, PortalError, SourceError, UsageError
 from portal.harvesting import SourceInfo, harvest_dataset
@@ -31,12 +32,6 @@ from portal.sources import add_source, is_due, list_sources
 from portal.watch import evaluate_freshness
 
 log = logging.getLogger(__name__)
-
-try:  # TEMP until harvesters.normalise lands
-    from harvesters.normalise import normalise
-except ImportError:
-    def normalise(record: HarvestedDataset) -> None:
-        return None
 
 #: Per-dataset errors a run keeps on record (the message says how many there were in all).
 MAX_RECORDED_ERRORS = 1000

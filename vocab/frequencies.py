@@ -124,7 +124,7 @@ _CLD: Mapping[str, str] = {
 # two weeks / months); "biannual" is read as twice a year.
 _SYNONYMS: Mapping[str, str] = {
     "everyday": "DAILY", "eachday": "DAILY", "onceaday": "DAILY", "oncedaily": "DAILY",
-    "day": "DAILY", "perday": "DAILY", "twicedaily": "DAILY_2",
+    "day": "DAILY", "perday": "DAILY", "twicedaily": "DAILY_2", "semidaily": "DAILY_2",
     "everyweek": "WEEKLY", "onceaweek": "WEEKLY", "week": "WEEKLY",
     "twiceweekly": "WEEKLY_2", "twiceaweek": "WEEKLY_2",
     "fortnightly": "BIWEEKLY", "everyotherweek": "BIWEEKLY",

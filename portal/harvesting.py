@@ -24,7 +24,7 @@ from portal.publication import Pending, pending_of, publish_pending, stage_publi
 from portal.report import Report
 from portal.steps import DatasetRef, UpgradeResult, upgrade, validate
 from schemas.resolve import resolve_schema_ref
-from vocab.uris import slugify
+from vocab.uris import RESERVED_PUBLISHERS, slugify
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ def _publisher_slug(instance: Instance, source: SourceInfo, record: HarvestedDat
     if source.publisher:
         return source.publisher
     if record.publisher_id or record.publisher_name:
-        return slugify(record.publisher_id or record.publisher_name)
+        slug = slugify(record.publisher_id or record.publisher_name)
+        return f"{slug}-org" if slug in RESERVED_PUBLISHERS else slug
     return str(instance.settings.publisher)
 
 

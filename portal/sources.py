@@ -14,7 +14,7 @@ from harvesters import HARVESTERS, harvester_class
 from portal.db import HarvestRun, Source
 from portal.errors import NotFoundError, UsageError
 from portal.instance import Instance
-from vocab.uris import slugify
+from vocab.uris import RESERVED_PUBLISHERS, slugify
 
 #: Option values never shown back (`sources list`, the source page).
 SECRET_OPTIONS = frozenset({"api_key"})
@@ -35,6 +35,9 @@ def add_source(instance: Instance, name: str, url: str, kind: str = "dcat", publ
     if unknown:
         raise UsageError(f"a {kind} source takes no {', '.join(unknown)} "
                          f"(it takes: {', '.join(accepted) or 'no options'})")
+    if publisher is not None and (slugify(publisher) != publisher or publisher in RESERVED_PUBLISHERS):
+        raise UsageError(f"publisher {publisher!r} must be a slug and not one of "
+                         f"{', '.join(sorted(RESERVED_PUBLISHERS))}")
     if every_hours is not None and not every_hours > 0:
         raise UsageError(f"--every must be a positive number of hours, not {every_hours}")
     with instance.session() as session:

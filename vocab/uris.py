@@ -5,6 +5,7 @@
     terms      {base}/def/{publisher}/{dataset}/{term} portal's own terms {base}/def/{name}
     graph      {base}/graph/{publisher}/{dataset}      portal's own graphs {base}/graph/{name}
     catalogue  {base}/catalog                          publisher {base}/id/publisher/{publisher}
+    reference  {base}/id/ref/{scheme}/{code}           shared reference data (districts, countries …)
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def _check_base(base: str) -> str:
 
 
 @dataclass(frozen=True)
+#: Publisher slugs that would mint IRIs in the portal's own spaces (`/id/publisher/…`, `/id/ref/…`).
+RESERVED_PUBLISHERS = frozenset({"publisher", "ref"})
+
+
 class UriScheme:
     """Mints the portal's URIs under one base such as `http://127.0.0.1:5000`."""
 
@@ -106,6 +111,10 @@ class UriScheme:
     def portal_graph(self, name: str) -> str:
         """A named graph the portal keeps for itself (catalogue, freshness), `{base}/graph/{name}`."""
         return self._path("graph", name)
+
+    def reference(self, scheme: str, code: str | None = None) -> str:
+        """Shared reference data, one IRI in every dataset: `{base}/id/ref/{scheme}` or `…/{scheme}/{code}`."""
+        return self._path("id", "ref", scheme, *(() if code is None else (str(code),)))
 
     def catalog(self) -> str:
         """The URI of the portal's dcat:Catalog, `{base}/catalog`."""

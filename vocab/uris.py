@@ -60,11 +60,11 @@ def _check_base(base: str) -> str:
     return stripped
 
 
-@dataclass(frozen=True)
 #: Publisher slugs that would mint IRIs in the portal's own spaces (`/id/publisher/…`, `/id/ref/…`).
 RESERVED_PUBLISHERS = frozenset({"publisher", "ref"})
 
 
+@dataclass(frozen=True)
 class UriScheme:
     """Mints the portal's URIs under one base such as `http://127.0.0.1:5000`."""
 

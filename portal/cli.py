@@ -13,10 +13,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from types import FrameType
 
 from portal.errors import PortalError, UsageError
 from portal.instance import Instance
+from portal.report import Report
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -45,19 +47,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate a CSV against a Table Schema (bundled name or file) or an inferred one."""
-    from schemas.validation import validate_table
+    """Validate a CSV (or a Data Resource / Data Package descriptor) against its Table Schema."""
+    from portal.steps import validate, validate_package
+    from schemas.packages import descriptor_kind, read_resource
 
-    report, table = validate_table(args.file, args.schema)
-    if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2, default=str))
+    options = {"limit_errors": args.limit_errors, "pick_errors": args.pick_errors}
+    kind = descriptor_kind(args.file)
+    if kind == "package":
+        reports = validate_package(args.file, check_data=not args.descriptor_only,
+                                   limit_errors=args.limit_errors)
     else:
-        state = "valid" if report.valid else "INVALID"
-        print(f"{args.file}: {state} — {report.stats.get('rows', '?')} rows, "
-              f"{len(report.errors)} error(s), schema {table.schema_source}")
-        for issue in report.issues:
-            print(f"  {issue}")
-    return 0 if report.valid else 1
+        if kind == "resource":
+            described = read_resource(args.file)
+            report, table = validate(described["path"], args.schema or described["schema"],
+                                     described["dialect"], resource=described["declared"], **options)
+        else:
+            report, table = validate(args.file, args.schema, **options)
+        if table.decoded_from is not None:  # a gzip'd or zipped table was checked from a copy
+            Path(table.path).unlink(missing_ok=True)
+        reports = [report]
+    valid = all(r.valid for r in reports)
+    if args.format == "json":
+        body = reports[0].to_dict() if kind != "package" else {
+            "subject": args.file, "valid": valid, "reports": [r.to_dict() for r in reports]}
+        print(json.dumps(body, indent=2, default=str))
+    else:
+        for report in reports:
+            _print_report(report)
+    return 0 if valid else 1
+
+
+def _print_report(report: Report) -> None:
+    """A report as text: the verdict and the same totals as the JSON and the page, then issues."""
+    stats, totals = report.stats, report.totals()
+    state = "valid" if report.valid else "INVALID"
+    partial = " (partial: not every row was checked)" if stats.get("partial") else ""
+    engine = stats.get("engine", "?")
+    why = f" — {stats['engine_reason']}" if stats.get("engine_reason") and engine != "fast" else ""
+    print(f"{report.subject}: {state} — {stats.get('rows', '?')} rows checked{partial}, "
+          f"{totals['errors']:,} error(s), {totals['warnings']:,} warning(s), "
+          f"schema {stats.get('schema_source', '?')}")
+    print(f"  checked by the {engine} path{why}")
+    header = stats.get("header")
+    if header:
+        print(f"  the header does not match the schema: {header['summary']}")
+    for row in report.summary():
+        shown = f" ({row['listed']:,} listed)" if row["listed"] < row["count"] else ""
+        print(f"  {row['count']:>8,}  {row['code']}{shown}")
+    for issue in report.issues:
+        print(f"  {issue}")
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -149,10 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_source_commands(sub)
 
-    p = sub.add_parser("validate", help="validate a CSV file")
+    p = sub.add_parser("validate", help="validate a CSV file (or a Data Resource/Package descriptor)")
     p.add_argument("file")
     p.add_argument("--schema", help="bundled schema name or Table Schema file")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--limit-errors", type=int, help="stop after this many errors (partial report)")
+    p.add_argument("--pick-errors", action="append", metavar="TYPE",
+                   help="report only this error type or #tag (repeatable)")
+    p.add_argument("--descriptor-only", action="store_true",
+                   help="for a Data Package: check the descriptor, not the data")
     p.set_defaults(func=cmd_validate)
 
     from portal.formats import RDF_FORMATS, RESULTS_FORMATS
@@ -175,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("settings", help="print the settings table")
     p.set_defaults(func=cmd_settings)
+
+    from portal.cli_schemas import register as register_schema_commands
+
+    register_schema_commands(sub)
+
+    from portal.cli_csvw import register as register_csvw_commands
+
+    register_csvw_commands(sub)
     return parser
 
 

@@ -58,7 +58,7 @@ def _print_outcome(outcome: Any) -> None:
         print(f"  {outcome.withdrawal_held}")
     for report in outcome.reports:
         if not report.valid:
-            print(f"  invalid table {report.subject}: {len(report.errors)} error(s)")
+            print(f"  invalid table {report.subject}: {report.totals()['errors']} error(s)")
             for issue in report.errors[:5]:
                 print(f"    {issue}")
     for problem in outcome.problems:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -18,11 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 from harvesters import HarvestedDataset, HarvestedResource
 from harvesters.fetch import Fetched, fetch
 from portal.db import Dataset, Resource, ResourceVersion
-from portal.errors import DataError, SourceError
+from portal.errors import DataError, NotFoundError, SourceError
 from portal.instance import Instance
 from portal.publication import Pending, pending_of, publish_pending, stage_publication
 from portal.report import Report
 from portal.steps import DatasetRef, UpgradeResult, upgrade, validate
+from schemas.matching import Match, match_table
 from schemas.resolve import resolve_schema_ref
 from vocab.uris import RESERVED_PUBLISHERS, slugify
 
@@ -261,16 +263,34 @@ def _refresh(instance: Instance, source: SourceInfo, plan: DatasetPlan, resource
         if resource.schema_ref:
             _check_local_reference(source, resource.schema_ref)
         schema = resolve_schema_ref(resource.schema_ref, egress=instance.egress)
+    matched = _matched_schema(fetched.path) if schema is None else None
+    if matched is not None:
+        schema = matched[1]
     checked, table = validate(fetched.path, schema, resource.dialect)
+    if matched is not None:  # no schema was declared: the best-fitting bundled one was used
+        checked.stats["schema_source"] = f"matched:{matched[0].schema}"
+        checked.stats["schema_match"] = matched[0].to_dict()
     report = checked.located_at(resource.url)  # the officer knows the URL, not our download
     result.reports.append(report)
-    if not report.valid:
-        return Refreshed(resource.id, fetched, report)
-    namespace = _namespace(plan, resource)
-    converted = upgrade(fetched.path, table, uris=instance.uris, publisher=plan.ref.publisher,
-                        dataset_namespace=namespace,
-                        out_path=instance.rdf_dir / str(plan.id) / f"{resource.slug}-{fetched.sha256[:16]}.nt")
-    return Refreshed(resource.id, fetched, report, converted, namespace)
+    try:
+        if not report.valid:
+            return Refreshed(resource.id, fetched, report)
+        namespace = _namespace(plan, resource)
+        out_path = instance.rdf_dir / str(plan.id) / f"{resource.slug}-{fetched.sha256[:16]}.nt"
+        converted = upgrade(table.path, table, uris=instance.uris, publisher=plan.ref.publisher,
+                            dataset_namespace=namespace, out_path=out_path)
+        return Refreshed(resource.id, fetched, report, converted, namespace)
+    finally:
+        if table.decoded_from is not None:  # a gzip'd or zipped table was checked from a decoded copy
+            Path(table.path).unlink(missing_ok=True)
+
+
+def _matched_schema(path: Path) -> tuple[Match, dict[str, Any]] | None:
+    """The bundled schema that best fits a table with no declared schema, adapted to its header."""
+    try:
+        return match_table(path)
+    except (DataError, NotFoundError):  # not a table: validation says so, located
+        return None
 
 
 def _record(instance: Instance, plan: DatasetPlan, refreshed: list[Refreshed], now: datetime,

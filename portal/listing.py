@@ -34,16 +34,20 @@ def _freshness(last: FreshnessStatus | None) -> dict[str, Any] | None:
 
 
 def issue_summary(report: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Issues grouped by code and field, most frequent first, with their first few rows."""
+    """Issues grouped by code and field, most occurrences first, with their first few rows.
+
+    Counts are true occurrences: a listed issue that stands for many (a collapsed cascade)
+    counts as many, so the numbers agree with the report's totals, the CLI and the page.
+    """
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for issue in (report or {}).get("issues", []):
         where = issue.get("location", {})
         key = (issue["code"], where.get("field") or "")
         group = groups.setdefault(key, {"code": key[0], "field": key[1], "severity": issue["severity"],
                                          "count": 0, "rows": []})
-        group["count"] += 1
-        if where.get("row") is not None and len(group["rows"]) < 5:
-            group["rows"].append(where["row"])
+        group["count"] += int(issue.get("count", 1))
+        rows = list(issue.get("rows") or ()) or ([where["row"]] if where.get("row") is not None else [])
+        group["rows"].extend(rows[:5 - len(group["rows"])])
     return sorted(groups.values(), key=lambda g: (-g["count"], g["code"], g["field"]))
 
 

@@ -16,6 +16,7 @@ from frictionless import Dialect, Schema
 from portal.errors import StoreError
 from portal.report import Report
 from portal.store import TripleStore
+from schemas.guard import Limits
 from schemas.validation import TableDescription, validate_table
 from vocab.csv2rdf import columns_to_ntriples, table_to_ntriples
 from vocab.uris import UriScheme
@@ -62,26 +63,56 @@ def _declared_layout(dialect: Dialect) -> dict[str, Any]:
     return declared
 
 
-def validate(path: str | Path, schema: Schema | Mapping[str, Any] | None = None,
-             dialect: Dialect | None = None) -> tuple[Report, TableDescription]:
+def validate(path: str | Path, schema: Schema | Mapping[str, Any] | str | None = None,
+             dialect: Dialect | Mapping[str, Any] | None = None, *,
+             resource: Mapping[str, Any] | None = None, limit_errors: int | None = None,
+             pick_errors: Sequence[str] | None = None, limits: Limits | None = None
+             ) -> tuple[Report, TableDescription]:
     """Validate a local CSV file against a Table Schema (or an inferred one when None).
 
     Problems are issues in the report, never exceptions. The file is read as it is written;
-    where a given `dialect` states otherwise, a ``table/dialect-mismatch`` warning says so.
+    where a given `dialect` states otherwise, a ``table/dialect-mismatch`` warning says so. Only
+    ``header: false``, which reading cannot detect, is followed. `resource` holds the Data
+    Resource's declared ``bytes``, ``rows`` and ``hash``; `limit_errors` and `pick_errors` are
+    Frictionless' ``limitErrors`` and ``pickErrors``; `limits` the guard-rails and budgets.
     """
     if isinstance(schema, Schema):
-        descriptor: dict[str, Any] | None = schema.to_descriptor()
+        descriptor: dict[str, Any] | str | None = schema.to_descriptor()
+    elif isinstance(schema, Mapping):
+        descriptor = dict(schema)
     else:
-        descriptor = dict(schema) if schema is not None else None
-    report, table = validate_table(path, descriptor)
+        descriptor = schema
+    if isinstance(dialect, Mapping):
+        dialect = Dialect.from_descriptor(dict(dialect))
+    declared = {k: v for k, v in (resource or {}).items() if k in ("bytes", "rows", "hash")}
+    report, table = validate_table(
+        path, descriptor, limit_errors=limit_errors,
+        pick_errors=list(pick_errors) if pick_errors else None,
+        header=dialect.header if dialect is not None else True, declared=declared or None,
+        limits=limits)
     if dialect is not None:
-        for name, declared in _declared_layout(dialect).items():
+        for name, declared_value in _declared_layout(dialect).items():
             found = getattr(table, name)
-            if found != declared:
+            if found != declared_value:
                 report.add("table/dialect-mismatch", "warning",
-                           f"the declared dialect gives {name.replace('_', ' ')} {declared!r} but the "
-                           f"file reads as {found!r}; it was validated as it reads", file=str(path))
+                           f"the declared dialect gives {name.replace('_', ' ')} {declared_value!r} "
+                           f"but the file reads as {found!r}; it was validated as it reads",
+                           file=str(path))
     return report, table
+
+
+def validate_package(source: str | Path | Mapping[str, Any], *, check_data: bool = True,
+                     limit_errors: int | None = None, limits: Limits | None = None) -> list[Report]:
+    """Validate a Data Package: its descriptor, then (unless `check_data` is False) each table.
+
+    Returns one report per table resource, or one report about the descriptor when it has
+    errors. Problems are issues, never exceptions; a missing descriptor raises `NotFoundError`.
+    """
+    from schemas.packages import validate_package as validate_descriptor_and_tables
+
+    given = dict(source) if isinstance(source, Mapping) else source
+    return validate_descriptor_and_tables(given, check_data=check_data, limit_errors=limit_errors,
+                                          limits=limits)
 
 
 def upgrade(path: str | Path, table: TableDescription, *, uris: UriScheme, publisher: str,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, render_template
 
 from portal.formats import DOCUMENT_FORMATS, Format
 from portal.listing import dataset_detail, dataset_record_graph, list_datasets
+from portal.report import Report
 from portal.web import get_instance
 from portal.web.negotiation import SUFFIX_PATTERN, rdf_choice
 
@@ -33,7 +36,23 @@ def dataset(publisher: str, slug: str) -> Response | str:
         return dataset_rdf(publisher, slug, choice.suffix)
     if choice == "application/json":
         return dataset_json(publisher, slug)
-    return render_template("dataset.html", d=dataset_detail(get_instance(), publisher, slug))
+    detail = dataset_detail(get_instance(), publisher, slug)
+    return render_template("dataset.html", d=detail, checks=[_check(r) for r in detail["resources"]])
+
+
+def _check(resource: dict[str, Any]) -> dict[str, Any] | None:
+    """A resource's stored report as the page shows it: the same totals and per-code counts as
+    the CLI and the JSON, the path that checked it, and whether a last valid version stays published."""
+    if not resource.get("validation"):
+        return None
+    report = Report.from_dict(resource["validation"])
+    stats = report.stats
+    return {"valid": report.valid, "totals": report.totals(), "summary": report.summary(),
+            "issues": report.issues, "stats": stats, "engine": stats.get("engine", "frictionless"),
+            "engine_reason": stats.get("engine_reason"), "partial": bool(stats.get("partial")),
+            "header": stats.get("header"),
+            "published_beside": (not report.valid and resource.get("published_version") is not None
+                                 and resource["published_version"] != resource.get("content_hash"))}
 
 
 @bp.get(f"/dataset/<publisher>/<slug>.<{SUFFIX_PATTERN}:suffix>")

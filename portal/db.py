@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -131,7 +132,8 @@ class Dataset(Base):
     """
 
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("publisher", "slug"),)
+    __table_args__ = (UniqueConstraint("publisher", "slug"),
+                      Index("ix_datasets_status_record_modified", "status", "record_modified"))
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     publisher: Mapped[str] = mapped_column(String(100))
@@ -144,6 +146,8 @@ class Dataset(Base):
     metadata_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     claimed_modified: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_content_change: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When the dataset's published record last changed: metadata, content, withdrawal or return.
+    record_modified: Mapped[datetime | None] = mapped_column(UtcDateTime, default=utcnow)
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     triples: Mapped[int] = mapped_column(Integer, default=0)

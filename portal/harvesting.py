@@ -179,6 +179,8 @@ def _upsert(instance: Instance, source: SourceInfo, record: HarvestedDataset, no
         dataset.title, dataset.description = record.title, record.description
         dataset.frequency, dataset.metadata_json = record.frequency, metadata
         dataset.claimed_modified, dataset.last_seen = record.modified, now
+        if changed:
+            dataset.record_modified = now
         resources = [_resource_row(session, dataset, harvested) for harvested in record.resources]
         session.flush()
         plans = [ResourcePlan(r.id, r.url, r.slug, r.media_type, r.schema_ref, r.rdf_namespace,
@@ -321,7 +323,7 @@ def _record(instance: Instance, plan: DatasetPlan, refreshed: list[Refreshed], n
                 version.triples = result.converted.triples
                 resource.rdf_namespace = resource.rdf_namespace or result.namespace
                 resource.published_version = version
-            dataset.last_content_change = now
+            dataset.last_content_change = dataset.record_modified = now
         if changed or dataset.graph_digest is None:
             session.flush()
             stage_publication(instance, session, dataset)

@@ -117,6 +117,7 @@ def withdraw_dataset(instance: Instance, dataset_id: int, now: datetime | None =
         if dataset is None:
             return None
         dataset.status, dataset.withdrawn_at = "withdrawn", now or utcnow()
+        dataset.record_modified = dataset.withdrawn_at
         ref = DatasetRef(dataset.publisher, dataset.slug)
     withdraw(instance.store, ref.graph(instance.uris))
     record_published(instance, dataset_id, None)

@@ -234,3 +234,28 @@ def test_runs_show_the_history_with_per_dataset_errors(cli_env: Path, file_serve
     text = capsys.readouterr().out
     assert "partial" in text and "copy-0: " in text and "missing.csv" in text
     assert main(["runs", "nowhere"]) == 2
+
+
+def test_the_source_page_shows_the_run_history(instance: Instance, file_server: tuple[str, Path]) -> None:
+    from portal.web import create_app
+
+    url, root = file_server
+    write_catalogue(root, url, 1)
+    add_source(instance, "lambeth", f"{url}/catalog.ttl", every_hours=12)
+    harvest(instance, "lambeth", now=T0)
+    (root / "toilets.csv").unlink()
+    (root / "catalog.ttl").write_text((root / "catalog.ttl").read_text(encoding="utf-8").replace(
+        "copy-0", "copy-9"), encoding="utf-8")
+    harvest(instance, "lambeth", now=T0 + timedelta(days=1))
+    client = create_app({"TESTING": True}, instance=instance).test_client()
+
+    detail = client.get("/source/lambeth.json").get_json()
+    assert [r["status"] for r in detail["runs"]] == ["partial", "finished"]
+    assert {e["dataset"] for e in detail["runs"][0]["errors"]} == {"community-toilets", "copy-9"}
+    assert detail["every_hours"] == 12
+    page = client.get("/source/lambeth").get_data(as_text=True)
+    assert "partial" in page and "copy-9" in page and "toilets.csv" in page and "12 hours" in page
+    listing = client.get("/sources").get_data(as_text=True)
+    assert 'href="/source/lambeth"' in listing
+    assert client.get("/sources.json").get_json()["sources"][0]["last_run"]["status"] == "partial"
+    assert client.get("/source/nowhere").status_code == 404

@@ -10,9 +10,9 @@ from portal.errors import PortalError
 
 
 def wants_json() -> bool:
-    """True for machine clients: a .json path, /sparql, /-/ APIs or a JSON Accept header."""
+    """True for machine clients: a .json path, /sparql, /api/ (CKAN), /-/ APIs or a JSON Accept header."""
     path = request.path
-    if path.endswith(".json") or path.startswith(("/sparql", "/-/")):
+    if path.endswith(".json") or path.startswith(("/sparql", "/-/", "/api/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"

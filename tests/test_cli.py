@@ -142,3 +142,14 @@ def test_serve_on_a_taken_port_says_so_before_any_demo_harvest(instance_env: Pat
     assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
     assert main(["sources", "list", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []  # the demo was not harvested
+
+
+def test_the_readme_lists_every_command() -> None:
+    import argparse
+
+    from portal.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [name for name in sub.choices if f"`lodestar {name}" not in readme]
+    assert not missing, f"commands missing from the README's command table: {missing}"

@@ -171,8 +171,6 @@ def test_eu_authority_concepts_keep_eu_iris_and_labels(graphs: dict[str, Graph])
             assert all(count == 1 for count in languages.values()), concept
 
 
-@pytest.mark.xfail(strict=True, reason="vocab/authority's JSON keeps a concept's labels without saying which "
-                   "is skos:prefLabel, so licences and file types with two English labels get none")
 def test_every_eu_authority_concept_has_a_pref_label(graphs: dict[str, Graph]) -> None:
     for name in TABLES:
         graph = graphs[URIS.portal_graph(f"authority-{name}")]

@@ -31,14 +31,20 @@ SOURCES: dict[str, tuple[str, tuple[str, ...] | None]] = {
 
 
 def _labels(graph: Graph, concept: URIRef, languages: tuple[str, ...] | None) -> dict[str, list[str]]:
+    """Labels per language: the `skos:prefLabel` first, then the other labels sorted."""
+    pref: dict[str, str] = {}
     found: dict[str, set[str]] = {}
     for predicate in (SKOS.prefLabel, SKOS.altLabel):
-        for label in graph.objects(concept, predicate):
+        for label in sorted(graph.objects(concept, predicate), key=str):
             if isinstance(label, Literal) and (languages is None or label.language in languages):
                 text = " ".join(str(label).split())
                 if text:
-                    found.setdefault(label.language or "", set()).add(text)
-    return {lang: sorted(values) for lang, values in sorted(found.items())}
+                    lang = label.language or ""
+                    found.setdefault(lang, set()).add(text)
+                    if predicate == SKOS.prefLabel:
+                        pref.setdefault(lang, text)
+    return {lang: ([pref[lang]] if lang in pref else []) + sorted(values - {pref.get(lang, "")})
+            for lang, values in sorted(found.items())}
 
 
 def _mapped(graph: Graph, concept: URIRef, source: str) -> list[str]:

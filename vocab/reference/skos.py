@@ -56,8 +56,8 @@ def scheme_graph(ref: Scheme, uris: UriScheme) -> Graph:
 def authority_graph(name: str) -> Graph:
     """One EU authority table (`vocab.authority`) as SKOS under the Publications Office's own IRIs.
 
-    The compact tables keep a concept's labels per language without saying which one is preferred;
-    a language with one label gives `skos:prefLabel`, a language with several gives `skos:altLabel`s.
+    The compact tables keep a concept's labels per language with the preferred one first: it gives
+    `skos:prefLabel`, the others `skos:altLabel`.
     """
     from vocab.authority import table  # the EU tables are optional for the reference schemes
 
@@ -74,9 +74,8 @@ def authority_graph(name: str) -> Graph:
         graph.add((iri, SKOS.inScheme, scheme_iri))
         graph.add((iri, SKOS.notation, Literal(concept.code)))
         for lang, labels in concept.labels.items():
-            predicate = SKOS.prefLabel if len(labels) == 1 else SKOS.altLabel
-            for label in labels:
-                graph.add((iri, predicate, Literal(label, lang=lang or None)))
+            for n, label in enumerate(labels):  # the table keeps the preferred label first
+                graph.add((iri, SKOS.prefLabel if n == 0 else SKOS.altLabel, Literal(label, lang=lang or None)))
         if concept.deprecated:
             graph.add((iri, OWL.deprecated, Literal(True)))
         for match in concept.facts.get("exact_match", ()):

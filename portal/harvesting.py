@@ -269,6 +269,7 @@ def _refresh(instance: Instance, source: SourceInfo, plan: DatasetPlan, resource
     if matched is not None:
         schema = matched[1]
     checked, table = validate(fetched.path, schema, resource.dialect)
+    checked.stats["schema"] = table.schema  # kept with the version: inferred ones too, shown as such
     if matched is not None:  # no schema was declared: the best-fitting bundled one was used
         checked.stats["schema_source"] = f"matched:{matched[0].schema}"
         checked.stats["schema_match"] = matched[0].to_dict()

@@ -259,3 +259,23 @@ def test_the_source_page_shows_the_run_history(instance: Instance, file_server: 
     assert 'href="/source/lambeth"' in listing
     assert client.get("/sources.json").get_json()["sources"][0]["last_run"]["status"] == "partial"
     assert client.get("/source/nowhere").status_code == 404
+
+
+def test_an_inferred_schema_is_stored_with_the_version_and_shown(instance: Instance,
+                                                                file_server: tuple[str, Path]) -> None:
+    from portal.web import create_app
+
+    url, root = file_server
+    (root / "counts.csv").write_text("station,count\nnorth,12\nsouth,7\n", encoding="utf-8")
+    (root / "catalog.ttl").write_text(LAMBETH_CATALOGUE.replace("{title}", "Bike counts").replace(
+        "toilets.csv", "counts.csv").replace("dct:conformsTo <urn:lodestar:schema:public-toilets>",
+                                              "dct:title \"counts\""), encoding="utf-8")
+    add_source(instance, "lambeth", f"{url}/catalog.ttl")
+    harvest(instance, "lambeth", now=T0)
+    client = create_app({"TESTING": True}, instance=instance).test_client()
+    detail = client.get("/dataset/lambeth/community-toilets.json").get_json()
+    stats = detail["resources"][0]["validation"]["stats"]
+    assert stats["schema_source"] == "inferred"
+    assert [(f["name"], f["type"]) for f in stats["schema"]["fields"]] == [("station", "string"), ("count", "integer")]
+    page = client.get("/dataset/lambeth/community-toilets").get_data(as_text=True)
+    assert "Inferred fields" in page and "<code>count</code> integer" in page

@@ -8,6 +8,7 @@ from datetime import datetime
 from rdflib import Graph, Literal, URIRef
 
 from portal.db import Dataset, Resource
+from portal.stars import add_measurements, dataset_stars
 from vocab.namespaces import DCAT, DCTERMS, DQV, FOAF, PROV, RDF, SPDX, VCARD, XSD
 from vocab.uris import UriScheme
 
@@ -60,6 +61,7 @@ def dataset_record(uris: UriScheme, dataset: Dataset) -> Graph:
         _distribution(graph, uris, dataset, resource, subject)
         _described(graph, URIRef(uris.distribution(dataset.publisher, dataset.slug, resource.slug)),
                    described.get(resource.url, {}))
+    add_measurements(graph, uris, subject, dataset_stars(uris, dataset))
     return graph
 
 

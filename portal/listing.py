@@ -12,6 +12,7 @@ from portal.catalogue import dataset_record
 from portal.db import Dataset, FreshnessStatus, Resource, ResourceVersion
 from portal.errors import NotFoundError
 from portal.instance import Instance
+from portal.stars import dataset_stars
 from portal.watch import latest_statuses
 from vocab.frequencies import normalise_frequency
 from vocab.namespaces import PREFIXES
@@ -160,6 +161,7 @@ def dataset_detail(instance: Instance, publisher: str, slug: str) -> dict[str, A
             "last_seen": _iso(dataset.last_seen),
             "source": dataset.source.name,
             "resources": [_resource(r) for r in resources],
+            "stars": dataset_stars(instance.uris, dataset, resources),
             "freshness_history": [
                 {"status": s.status, "previous": s.previous, "evaluated_at": _iso(s.evaluated_at),
                  "reason": s.reason} for s in dataset.statuses],

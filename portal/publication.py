@@ -180,10 +180,23 @@ def reconcile(instance: Instance) -> Reconciliation:
 
 
 def publish_catalogue(instance: Instance) -> None:
-    """Replace the catalogue graph with the list of every dataset that is not withdrawn."""
+    """Replace the catalogue graph with the list of every dataset that is not withdrawn, and
+    keep the shared reference data (districts, countries, EU authority tables) published beside it."""
     with instance.session() as session:
         datasets = list(session.scalars(select(Dataset).where(Dataset.status == "active")
                                         .order_by(Dataset.publisher, Dataset.slug)))
     graph = catalogue_record(instance.uris, datasets, str(instance.settings.site_title))
     instance.store.replace_graph(instance.uris.portal_graph("catalog"),
                                  graph.serialize(format="nt", encoding="utf-8"))
+    publish_reference_data(instance)
+
+
+def publish_reference_data(instance: Instance) -> int:
+    """Publish every reference scheme as SKOS in its own graph; unchanged graphs are not written.
+
+    Returns how many graphs were written. Linked cells of every dataset point at these IRIs,
+    so they dereference and join across datasets.
+    """
+    from vocab.reference import reference_graphs
+
+    return sum(instance.store.replace_graph(graph, content) for graph, content in reference_graphs(instance.uris))

@@ -25,7 +25,8 @@ from portal.publication import Pending, pending_of, publish_pending, stage_publi
 from portal.report import Report
 from portal.steps import DatasetRef, UpgradeResult, upgrade, validate
 from schemas.matching import Match, match_table
-from schemas.resolve import resolve_schema_ref
+from schemas.loader import bundled_schemas
+from schemas.resolve import BUNDLED_PREFIX, resolve_schema_ref
 from vocab.uris import RESERVED_PUBLISHERS, slugify
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class DatasetPlan:
     changed: bool
     namespaces_taken: set[str]
     resources: list[ResourcePlan]
+    publisher_names: tuple[str, ...] = ()  # how the source names the publisher: links districts to its registers
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,8 @@ def _upsert(instance: Instance, source: SourceInfo, record: HarvestedDataset, no
                  for r, harvested in zip(resources, record.resources)
                  for latest in [r.latest_version]]
         taken = {r.rdf_namespace for r in dataset.resources if r.rdf_namespace}
-        return DatasetPlan(dataset.id, DatasetRef(dataset.publisher, dataset.slug), changed, taken, plans)
+        names = tuple(n for n in (record.publisher_name, record.publisher_id, dataset.publisher) if n)
+        return DatasetPlan(dataset.id, DatasetRef(dataset.publisher, dataset.slug), changed, taken, plans, names)
 
 
 def harvest_dataset(instance: Instance, source: SourceInfo, record: HarvestedDataset,
@@ -280,12 +283,35 @@ def _refresh(instance: Instance, source: SourceInfo, plan: DatasetPlan, resource
             return Refreshed(resource.id, fetched, report)
         namespace = _namespace(plan, resource)
         out_path = instance.rdf_dir / str(plan.id) / f"{resource.slug}-{fetched.sha256[:16]}.nt"
+        bundled = _bundled_name(resource.schema_ref) if resource.table_schema is None else None
         converted = upgrade(table.path, table, uris=instance.uris, publisher=plan.ref.publisher,
-                            dataset_namespace=namespace, out_path=out_path)
+                            dataset_namespace=namespace, out_path=out_path,
+                            schema_name=matched[0].schema if matched is not None else bundled,
+                            fields=matched[0].mapping if matched is not None else None,
+                            municipalities=plan.publisher_names, report=report)
+        _note_conversion(report, converted)
         return Refreshed(resource.id, fetched, report, converted, namespace)
     finally:
         if table.decoded_from is not None:  # a gzip'd or zipped table was checked from a decoded copy
             Path(table.path).unlink(missing_ok=True)
+
+
+def _bundled_name(ref: str | None) -> str | None:
+    """The bundled schema a `dct:conformsTo` reference names, if it names one."""
+    if ref and ref.startswith(BUNDLED_PREFIX) and ref[len(BUNDLED_PREFIX):] in bundled_schemas():
+        return ref[len(BUNDLED_PREFIX):]
+    return None
+
+
+def _note_conversion(report: Report, converted: UpgradeResult) -> None:
+    """Keep what the upgrade did with the table's report: its mapping, link counts and warnings."""
+    report.stats["mapping"] = converted.mapping
+    report.stats["links"] = converted.links
+    if converted.warnings:
+        report.add("mapping/cell-kept-as-text", "warning",
+                   f"{converted.warnings:,} cell(s) could not be typed as their column's datatype in RDF and "
+                   f"were kept as text; for example: {'; '.join(converted.warning_examples[:3])}",
+                   count=converted.warnings)
 
 
 def _matched_schema(path: Path) -> tuple[Match, dict[str, Any]] | None:

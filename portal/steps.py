@@ -7,7 +7,7 @@ same way. Each takes local files and plain values, and gives back plain values.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from portal.report import Report
 from portal.store import TripleStore
 from schemas.guard import Limits
 from schemas.validation import TableDescription, validate_table
-from vocab.csv2rdf import columns_to_ntriples, table_to_ntriples
+from vocab.csv2rdf import columns_to_ntriples
 from vocab.uris import UriScheme
 
 
@@ -47,6 +47,10 @@ class UpgradeResult:
 
     path: Path
     triples: int
+    mapping: str | None = None  # the bundled schema whose curated mapping was used
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)  # column → link counts
+    warnings: int = 0  # cells the CSVW conversion warned about (kept as strings)
+    warning_examples: list[str] = field(default_factory=list)
 
 
 def _declared_layout(dialect: Dialect) -> dict[str, Any]:
@@ -116,28 +120,46 @@ def validate_package(source: str | Path | Mapping[str, Any], *, check_data: bool
 
 
 def upgrade(path: str | Path, table: TableDescription, *, uris: UriScheme, publisher: str,
-            dataset_namespace: str, out_path: Path) -> UpgradeResult:
-    """Convert a validated table to N-Triples at `out_path`: its small vocabulary, then its rows.
+            dataset_namespace: str, out_path: Path, schema_name: str | None = None,
+            fields: Mapping[str, str] | None = None, municipalities: Sequence[str] = (),
+            report: Report | None = None) -> UpgradeResult:
+    """Convert a validated table to N-Triples at `out_path`: its small vocabulary, then its rows
+    through CSVW (`vocab.tabular`): the curated mapping of `schema_name` when the table was checked
+    against a bundled schema (`fields` maps its labels to that schema's fields), else the bridge.
 
-    Rows are minted as ``{base}/id/{publisher}/{dataset_namespace}/{key}``. The file appears
-    whole or not at all (written beside it, then renamed).
+    Rows are minted as ``{base}/id/{publisher}/{dataset_namespace}/{key}``; district cells link to
+    the registers of `municipalities` (the publisher's names). Problems that lower the rating
+    go to `report`. The file appears whole or not at all (written beside it, then renamed).
     """
+    from vocab.tabular import convert_table
+
     out_path.parent.mkdir(parents=True, exist_ok=True)
     part = out_path.with_name(out_path.name + ".part")
     try:
-        with part.open("w", encoding="utf-8") as out:
-            vocabulary = columns_to_ntriples(table.schema, uris=uris, publisher=publisher,
-                                             dataset=dataset_namespace)
-            out.write(vocabulary)
-            stats = table_to_ntriples(
-                path, schema=table.schema, encoding=table.encoding, delimiter=table.delimiter,
-                quotechar=table.quotechar, header_row=table.header_row, uris=uris,
-                publisher=publisher, dataset=dataset_namespace, out=out)
+        with part.open("wb") as out:
+            out.write(columns_to_ntriples(table.schema, uris=uris, publisher=publisher,
+                                          dataset=dataset_namespace).encode("utf-8"))
+            converted = convert_table(
+                Path(path), schema=table.schema, encoding=table.encoding, delimiter=table.delimiter,
+                quotechar=table.quotechar, header_row=table.header_row, uris=uris, publisher=publisher,
+                dataset=dataset_namespace, out=out, schema_name=schema_name, fields=fields,
+                municipalities=municipalities, report=report)
+        lines = _count_lines(part)
         part.replace(out_path)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return UpgradeResult(out_path, stats.triples + vocabulary.count("\n"))
+    return UpgradeResult(out_path, lines, converted.mapping, converted.links, converted.warnings,
+                         converted.warning_examples)
+
+
+def _count_lines(path: Path) -> int:
+    """How many lines (N-Triples statements) a file holds, read in chunks."""
+    count = 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            count += chunk.count(b"\n")
+    return count
 
 
 def publish(store: TripleStore, graph_iri: str, files: Sequence[Path]) -> bool:

@@ -92,7 +92,7 @@ def toilet_rows() -> list[dict[str, str]]:
 
 
 def toilet_names() -> set[str]:
-    return {row["NAME"] for row in toilet_rows()}
+    return {row["NAME"].strip() for row in toilet_rows()}
 
 
 def sparql(portal: Portal, query: str, accept: str = "application/sparql-results+json") -> requests.Response:
@@ -127,12 +127,12 @@ def test_sparql_returns_the_rows_of_a_demo_dataset(portal: Portal) -> None:
     base = portal.url
     query = f"""SELECT ?name WHERE {{ GRAPH <{base}/graph/lambeth/community-toilets> {{
         ?row a <{base}/def/lambeth/community-toilets/Row> ;
-             <{base}/def/lambeth/community-toilets/name> ?name }} }}"""
+             <http://schema.org/name> ?name }} }}"""
     response = sparql(portal, query)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/sparql-results+json")
     names = [b["name"]["value"] for b in response.json()["results"]["bindings"]]
-    assert sorted(names) == sorted(row["NAME"] for row in toilet_rows())  # one row each, none lost
+    assert sorted(names) == sorted(row["NAME"].strip() for row in toilet_rows())  # one row each, none lost
     as_csv = requests.get(f"{base}/sparql", params={"query": query}, headers={"Accept": "text/csv"}, timeout=30)
     assert as_csv.headers["Content-Type"].startswith("text/csv")
     assert set(as_csv.text.splitlines()[1:]) == {n if "," not in n else f'"{n}"' for n in toilet_names()}

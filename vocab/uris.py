@@ -6,6 +6,7 @@
     graph      {base}/graph/{publisher}/{dataset}      portal's own graphs {base}/graph/{name}
     catalogue  {base}/catalog                          publisher {base}/id/publisher/{publisher}
     reference  {base}/id/ref/{scheme}/{code}           shared reference data (districts, countries …)
+    schemas    {base}/schemas/{name}                   bundled Table Schemas; their CSVW mappings at …/mapping
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ class UriScheme:
     def reference(self, scheme: str, code: str | None = None) -> str:
         """Shared reference data, one IRI in every dataset: `{base}/id/ref/{scheme}` or `…/{scheme}/{code}`."""
         return self._path("id", "ref", scheme, *(() if code is None else (str(code),)))
+
+    def schema(self, name: str) -> str:
+        """A bundled Table Schema's page, `{base}/schemas/{name}` (its CSVW mapping at `…/mapping`)."""
+        return self._path("schemas", name)
 
     def catalog(self) -> str:
         """The URI of the portal's dcat:Catalog, `{base}/catalog`."""

@@ -19,7 +19,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
         app.config.from_mapping(test_config)
     app.extensions["lodestar"] = instance
 
-    from portal.web import catalogue, ckan_api, errors, health, linked_data, sources, sparql
+    from portal.web import catalogue, ckan_api, errors, health, linked_data, schemas, sources, sparql
 
     errors.register(app)
     app.add_template_filter(when)
@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sources.bp)
+    app.register_blueprint(schemas.bp)
     app.register_blueprint(ckan_api.bp)
     return app
 

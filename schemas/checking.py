@@ -20,7 +20,7 @@ from portal.errors import DataError, PortalError
 from portal.report import Report
 from schemas import frictionless_path
 from schemas.collector import IssueCollector
-from schemas.guard import Limits, csv_field_limit
+from schemas.guard import Breach, GuardBreached, Limits, csv_field_limit
 from schemas.structure import Structure, analyse
 
 if TYPE_CHECKING:
@@ -42,9 +42,15 @@ def fast_path() -> ModuleType | None:
 
 
 def run(table: TableDescription, new_collector: Callable[[], IssueCollector], limits: Limits,
-           deadline: float | None, engine: str, options: dict[str, Any]
-           ) -> tuple[IssueCollector, int, bool, Structure | None, dict[str, Any]]:
-    """Run the fast path when it can check this table, else the frictionless path."""
+        deadline: float | None, engine: str, options: dict[str, Any],
+        guard: Callable[[], Breach | None] = lambda: None,
+        ) -> tuple[IssueCollector, int, bool, Structure | None, dict[str, Any]]:
+    """Run the fast path when it can check this table, else the frictionless path.
+
+    `guard` is the whole-file byte scan: it runs before the Frictionless path reads the file
+    (raising `GuardBreached`); the fast path's pyarrow reader is bounded by its block size and
+    falls back to the Frictionless path for any record it cannot read.
+    """
     collector = new_collector()
     reason = _why_not_fast(table, engine, options)
     if reason is None:
@@ -69,6 +75,9 @@ def run(table: TableDescription, new_collector: Callable[[], IssueCollector], li
             reason = "the header does not match the schema; the fast path checks matching headers only"
     elif engine == "fast":
         raise DataError(f"the fast path cannot check {table.path}: {reason}")
+    breach = guard()
+    if breach is not None:
+        raise GuardBreached(breach)
     stats = frictionless_path.check(table, collector, limits=limits, deadline=deadline,
                                     declared=options.get("declared"))
     return collector, stats.rows, stats.partial, stats.structure, {
@@ -111,7 +120,8 @@ def _run_fast(module: ModuleType, table: TableDescription, collector: IssueColle
     """Run the fast path into a scratch report, then feed its issues to the collector."""
     scratch = Report(subject=table.path)
     stats = module.check_table(table, report=scratch, limit_errors=limit_errors,
-                               max_rows=limits.max_rows, deadline=deadline)
+                               max_rows=limits.max_rows, deadline=deadline,
+                               max_record_bytes=min(limits.max_field_bytes, limits.max_line_bytes))
     positions = {f.get("name"): n for n, f in enumerate(table.schema.get("fields", []), start=1)}
     for issue in scratch.issues:
         kind = issue.code.split("/", 1)[-1]

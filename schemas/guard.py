@@ -75,6 +75,14 @@ class Breach:
 # --- compression ----------------------------------------------------------------------------
 
 
+class GuardBreached(Exception):
+    """Raised where a guard-rail check runs deep inside a step (before the Frictionless path)."""
+
+    def __init__(self, breach: Breach) -> None:
+        super().__init__(breach.message)
+        self.breach = breach
+
+
 def compression_of(path: Path) -> str | None:
     """``"gzip"`` or ``"zip"`` when the file starts with that magic number, else None."""
     with path.open("rb") as fh:
@@ -148,8 +156,12 @@ def _copy_counting(source: object, sink: object, limits: Limits, kind: str) -> B
 
 
 def scan(path: Path, limits: Limits, *, encoding: str = "utf-8", delimiter: str = ",",
-         quotechar: str = '"') -> Breach | None:
-    """The first guard-rail the file breaks (line length, field size, cells per record), or None."""
+         quotechar: str = '"', lines: int | None = None) -> Breach | None:
+    """The first guard-rail the file breaks (line length, field size, cells per record), or None.
+
+    With `lines`, the scan stops once that many lines are checked: the head that a parser
+    reading only the header and sample rows will see.
+    """
     if encoding.lower().replace("_", "-").startswith("utf-16"):
         return _scan_text(path, limits, encoding, delimiter, quotechar)
     quote, delim = quotechar.encode("latin-1"), delimiter.encode("latin-1")
@@ -157,6 +169,8 @@ def scan(path: Path, limits: Limits, *, encoding: str = "utf-8", delimiter: str 
     with path.open("rb") as fh:
         carry = b""
         while chunk := fh.read(CHUNK_BYTES):
+            if lines is not None and state.line > lines:
+                return None
             data = carry + chunk
             cut = data.rfind(b"\n") + 1
             if cut == 0:  # no line end in this chunk

@@ -29,6 +29,8 @@ from portal.report import Report
 from schemas import checking, frictionless_path
 from schemas.collector import IssueCollector
 from schemas.guard import (
+    Breach,
+    GuardBreached,
     Limits,
     compression_of,
     csv_field_limit,
@@ -45,6 +47,9 @@ restore_csv_field_limit()
 
 #: Data rows Frictionless looks at to infer a schema.
 INFER_ROWS = frictionless_path.INFER_ROWS
+#: Lines after the header that the byte scan checks before inference and the header check read
+#: the head of the file (more than either reads); the whole file is scanned before Frictionless.
+HEAD_ROWS = 2 * INFER_ROWS
 #: How many times an inferred type that later rows break is widened to string.
 _WIDEN_ROUNDS = 3
 
@@ -157,8 +162,14 @@ def _validate(report: Report, where: str, read_path: Path, decoded_from: str | N
         return refused("table/unreadable", str(exc).replace(str(read_path), where))
     if not header:
         layout = replace(layout, header_row=0)
-    breach = scan(read_path, limits, encoding=layout.encoding, delimiter=layout.delimiter,
-                  quotechar=layout.quotechar)
+    # The byte scan runs before any Python parser reads a line: here over the head that inference
+    # and the header check read, and over the whole file before the Frictionless path
+    # (`checking.run`). The fast path's pyarrow reader is bounded by its own block size.
+    def guard(lines: int | None = None) -> Breach | None:
+        return scan(read_path, limits, encoding=layout.encoding, delimiter=layout.delimiter,
+                    quotechar=layout.quotechar, lines=lines)
+
+    breach = guard(layout.header_row + HEAD_ROWS)
     if breach is not None:
         return refused(breach.code, breach.message, layout)
     try:
@@ -174,9 +185,12 @@ def _validate(report: Report, where: str, read_path: Path, decoded_from: str | N
 
     options = {"limit_errors": limit_errors, "pick_errors": pick_errors, "declared": declared}
     for round_ in range(_WIDEN_ROUNDS + 1):
-        collector, rows, partial, structure, engine_used = checking.run(
-            table, lambda: IssueCollector(where, pick=pick_errors, limit_errors=limit_errors),
-            limits, deadline, engine, options)
+        try:
+            collector, rows, partial, structure, engine_used = checking.run(
+                table, lambda: IssueCollector(where, pick=pick_errors, limit_errors=limit_errors),
+                limits, deadline, engine, options, guard)
+        except GuardBreached as exc:
+            return refused(exc.breach.code, exc.breach.message, layout)
         broken = collector.type_error_fields if table.schema_source == "inferred" else set()
         if not broken or round_ == _WIDEN_ROUNDS:
             break

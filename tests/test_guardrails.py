@@ -172,3 +172,21 @@ def test_the_scan_finds_a_long_line_across_chunk_borders(tmp_path: Path,
                       + "x\n" * 2000, encoding="utf-8")
     breach = guard.scan(quoted, Limits(max_field_bytes=1000))
     assert breach is not None and breach.code == "table/field-too-large" and breach.line == 10_002
+
+
+@pytest.mark.parametrize("cell", ["x" * 5000, '"' + "y" * 3000 + '"'])
+def test_caps_hold_past_the_head_where_the_fast_path_reads(tmp_path: Path, cell: str) -> None:
+    """Beyond the head the byte scan checks up front, the fast path's bounded reader refuses the
+    record and the whole-file scan runs before the Frictionless path: the cap still holds."""
+    from schemas.validation import HEAD_ROWS
+
+    path = tmp_path / "late.csv"
+    late = HEAD_ROWS + 500
+    rows = [f"{n},short" for n in range(1, late)] + [f"{late},{cell}"] + [f"{n},short" for n in range(late + 1, late + 50)]
+    path.write_text("id,name\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    report, _ = validate_table(path, SCHEMA, limits=Limits(max_line_bytes=4096, max_field_bytes=2048))
+    [issue] = report.issues
+    assert issue.code in ("table/line-too-long", "table/field-too-large")
+    assert f"line {late + 1}" in issue.message and not report.valid
+    fits, _ = validate_table(path, SCHEMA, limits=Limits(max_line_bytes=16384, max_field_bytes=8192))
+    assert fits.valid and fits.stats["engine"] == "fast"

@@ -26,7 +26,7 @@ from schemas.fastpath.findings import (
     order_found,
 )
 from schemas.fastpath.keys import KeyIndex, find_duplicates, hash_expression, key_form
-from schemas.fastpath.reader import FastPathUnsupported, header_offset, read_chunks
+from schemas.fastpath.reader import BLOCK_SIZE, FastPathUnsupported, header_offset, read_chunks
 
 if TYPE_CHECKING:
     from portal.report import Report
@@ -376,7 +376,8 @@ class _Run:
 
 
 def check_table(table: TableDescription, *, report: Report, limit_errors: int | None = None,
-                max_rows: int | None = None, deadline: float | None = None) -> FastStats:
+                max_rows: int | None = None, deadline: float | None = None,
+                max_record_bytes: int | None = None) -> FastStats:
     """Validate the file described by `table` against `table.schema`, adding Frictionless' issues to `report`.
 
     Raises `FastPathUnsupported` (before touching `report`) when the schema is not covered or
@@ -393,8 +394,9 @@ def check_table(table: TableDescription, *, report: Report, limit_errors: int | 
     if labels != names:
         raise FastPathUnsupported("header labels differ from the schema's field names")
     stats = FastStats()
+    block = BLOCK_SIZE if max_record_bytes is None else max(1, min(BLOCK_SIZE, max_record_bytes))
     for chunk in read_chunks(table.path, table.encoding, table.delimiter, table.quotechar,
-                             table.header_row, len(names)):
+                             table.header_row, len(names), block_size=block):
         if deadline is not None and time.monotonic() > deadline:
             stats.partial, stats.stopped_by = True, "deadline"
             break

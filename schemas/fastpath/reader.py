@@ -85,10 +85,12 @@ def header_offset(path: str, encoding: str, delimiter: str, quotechar: str,
 
 
 def read_chunks(path: str, encoding: str, delimiter: str, quotechar: str, header_row: int,
-                width: int, only: list[int] | None = None) -> Iterator[Chunk]:
+                width: int, only: list[int] | None = None, block_size: int = BLOCK_SIZE) -> Iterator[Chunk]:
     """Data records after the header, as frames of `width` string columns named c0, c1, …
 
     With `only`, just those columns are converted (every record is still parsed and checked).
+    A record larger than `block_size` bytes is not read (pyarrow raises, and so does this):
+    the reader's memory is bounded, and a caller's cap on record size is kept without a scan.
     """
     codec = _python_codec(encoding)
     _, offset = header_offset(path, encoding, delimiter, quotechar, header_row)
@@ -98,7 +100,7 @@ def read_chunks(path: str, encoding: str, delimiter: str, quotechar: str, header
         if offset >= source.size():
             return
         source.seek(offset)
-        read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=THREADS,
+        read = pacsv.ReadOptions(column_names=names, block_size=block_size, use_threads=THREADS,
                                  encoding="utf8" if codec == "utf-8" else codec)
         parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=quotechar, double_quote=True,
                                    escape_char=False, newlines_in_values=True,

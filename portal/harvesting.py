@@ -21,7 +21,7 @@ from harvesters.fetch import Fetched, fetch
 from portal.db import Dataset, Resource, ResourceVersion
 from portal.errors import DataError, NotFoundError, SourceError
 from portal.instance import Instance
-from portal.publication import Pending, pending_of, publish_pending, stage_publication
+from portal.publication import Pending, PublicationBatch, pending_of, publish_pending, stage_publication
 from portal.report import Report
 from portal.steps import DatasetRef, UpgradeResult, upgrade, validate
 from schemas.matching import Match, match_table
@@ -197,11 +197,12 @@ def _upsert(instance: Instance, source: SourceInfo, record: HarvestedDataset, no
 
 
 def harvest_dataset(instance: Instance, source: SourceInfo, record: HarvestedDataset,
-                    now: datetime) -> DatasetResult:
+                    now: datetime, batch: PublicationBatch | None = None) -> DatasetResult:
     """Bring one dataset up to date and publish it when what it publishes changed.
 
     A resource that cannot be fetched or read is a problem of the result; the rest of the
-    dataset goes on and what was published of that resource stays.
+    dataset goes on and what was published of that resource stays. With `batch`, the
+    publication joins it (written with others); without, it is written at once.
     """
     result = DatasetResult()
     plan = _upsert(instance, source, record, now)
@@ -215,7 +216,10 @@ def harvest_dataset(instance: Instance, source: SourceInfo, record: HarvestedDat
     result.changed = plan.changed or any(r.fetched is not None for r in refreshed)
     pending = _record(instance, plan, refreshed, now, result.changed)
     if pending is not None:
-        publish_pending(instance, pending)
+        if batch is not None:
+            batch.add(pending)
+        else:
+            publish_pending(instance, pending)
     return result
 
 

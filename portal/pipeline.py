@@ -25,7 +25,7 @@ from portal.db import Dataset, HarvestRun, Source, utcnow
 from portal.errors import DataError, NotFoundError, PortalError, SourceError, UsageError
 from portal.harvesting import SourceInfo, harvest_dataset
 from portal.instance import Instance
-from portal.publication import publish_catalogue, reconcile, withdraw_dataset
+from portal.publication import PublicationBatch, publish_catalogue, reconcile, withdraw_dataset
 from portal.report import Report
 from portal.runs import fail_abandoned_runs, failing_run, running_elsewhere, source_lock, start_run
 from portal.sources import add_source, is_due, list_sources
@@ -157,12 +157,16 @@ def harvest(instance: Instance, name: str, *, now: datetime | None = None,
 
 def _harvest_records(instance: Instance, source: SourceInfo, listing: Listing, now: datetime,
                      outcome: HarvestOutcome) -> None:
-    """Harvest each listed record; a dataset that fails is an error of the run, the rest go on."""
+    """Harvest each listed record; a dataset that fails is an error of the run, the rest go on.
+
+    Publications are written to the store in batches (`PublicationBatch`), the last at the end.
+    """
+    batch = PublicationBatch(instance)
     for record in listing.records:
         outcome.datasets_seen += 1
         try:
             normalise(record)
-            result = harvest_dataset(instance, source, record, now)
+            result = harvest_dataset(instance, source, record, now, batch)
         except (SourceError, DataError) as exc:
             outcome.errors.append({"dataset": record.identifier, "message": str(exc)})
             log.warning("dataset %s not harvested: %s", record.identifier, exc)
@@ -170,6 +174,7 @@ def _harvest_records(instance: Instance, source: SourceInfo, listing: Listing, n
         outcome.datasets_changed += result.changed
         outcome.reports += result.reports
         outcome.errors += [{"dataset": record.identifier, "message": p} for p in result.problems]
+    batch.flush()
     outcome.datasets_seen += len(listing.still_listed)
 
 

@@ -183,7 +183,7 @@ def agree(instance: Instance) -> bool:
 
 def row_count(instance: Instance) -> int:
     rows = select_rows(instance.store, f"SELECT (COUNT(?r) AS ?n) WHERE {{ GRAPH <{GRAPH}> {{ "
-                                       f"?r <http://www.w3.org/ns/csvw#rownum> ?k }} }}")
+                                       f"?r a <http://schema.org/PublicToilet> }} }}")
     return int(rows[0]["n"])
 
 
@@ -198,7 +198,7 @@ def test_a_crash_after_the_store_write_is_mended_by_reconcile(instance: Instance
     def crash(*args: object, **kwargs: object) -> None:
         raise SystemExit("killed between the store write and the database commit")
 
-    monkeypatch.setattr("portal.publication.record_published", crash)
+    monkeypatch.setattr("portal.publication.record_all_published", crash)
     with pytest.raises(SystemExit):
         harvest(instance, "lambeth")
     monkeypatch.undo()
@@ -220,7 +220,7 @@ def test_a_crash_before_the_store_write_is_mended_by_reconcile(instance: Instanc
     def crash(*args: object, **kwargs: object) -> None:
         raise SystemExit("killed before the store write")
 
-    monkeypatch.setattr("portal.publication.publish", crash)
+    monkeypatch.setattr("portal.publication.write_graphs", crash)
     with pytest.raises(SystemExit):
         harvest(instance, "lambeth")
     monkeypatch.undo()

@@ -11,7 +11,7 @@ import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 QueryKind = Literal["bindings", "boolean", "graph"]
@@ -57,6 +57,11 @@ class TripleStore(Protocol):
     def replace_graph(self, graph: str, content: GraphContent) -> bool:
         """Make `graph` hold exactly `content` (N-Triples), streamed; readers see the old or the new graph,
         never half. Returns False when the graph already held exactly that content (nothing written)."""
+        ...
+
+    def replace_graphs(self, contents: Mapping[str, GraphContent]) -> set[str]:
+        """`replace_graph` for many graphs at once (in one step where the store can); returns the
+        graphs whose content changed."""
         ...
 
     def drop_graph(self, graph: str) -> None:

@@ -18,7 +18,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -183,36 +183,44 @@ class OxigraphStore:
 
     def replace_graph(self, graph: str, content: GraphContent) -> bool:
         """Make `graph` hold exactly `content`, in a new generation; False when nothing changed."""
-        return in_background(self._replace, graph, content)
+        return graph in self.replace_graphs({graph: content})
+
+    def replace_graphs(self, contents: Mapping[str, GraphContent]) -> set[str]:
+        """Make each graph hold exactly its content, all in one new generation; returns the graphs
+        that changed. Readers switch to every change in one step; a batch costs one checkpoint,
+        not one per graph."""
+        return in_background(self._replace, contents)
 
     def drop_graph(self, graph: str) -> None:
         """Withdraw `graph` in a new generation (nothing happens when it is absent)."""
         in_background(self._drop, graph)
 
-    def _replace(self, graph: str, content: GraphContent) -> bool:
+    def _replace(self, contents: Mapping[str, GraphContent]) -> set[str]:
         with self._writing() as active:
             manifest = self.layout.read_manifest(active)
-            old = manifest.get(graph)
-            if old is not None and same_content(content, old, self.layout.content):
-                return False
-            new = ingest(content, self.layout.content)
-            if old is not None and old.digest == new.digest:
-                return False
-            if old is None and new.triples == 0:
-                return False
-            manifest[graph] = new
-            if new.triples == 0:
-                del manifest[graph]
-            self._commit(active, manifest, graph, old, new)
-            return True
-
+            changes: list[tuple[str, Content | None, Content | None]] = []
+            for graph, content in contents.items():
+                old = manifest.get(graph)
+                if old is not None and same_content(content, old, self.layout.content):
+                    continue
+                new = ingest(content, self.layout.content)
+                if (old is not None and old.digest == new.digest) or (old is None and new.triples == 0):
+                    continue
+                if new.triples == 0:
+                    manifest.pop(graph, None)
+                else:
+                    manifest[graph] = new
+                changes.append((graph, old, new))
+            if changes:
+                self._commit(active, manifest, changes)
+            return {graph for graph, _, _ in changes}
     def _drop(self, graph: str) -> None:
         with self._writing() as active:
             manifest = self.layout.read_manifest(active)
             old = manifest.pop(graph, None)
             if old is None:
                 return
-            self._commit(active, manifest, graph, old, None)
+            self._commit(active, manifest, [(graph, old, None)])
 
     @contextmanager
     def _writing(self) -> Iterator[str | None]:
@@ -223,9 +231,10 @@ class OxigraphStore:
         except OSError as exc:
             raise StoreError(f"writing the store in {self.path} failed: {exc}") from exc
 
-    def _commit(self, active: str | None, manifest: dict[str, Content], graph: str,
-                old: Content | None, new: Content | None) -> None:
-        """Build the next generation with `graph` changed from `old` to `new`, then activate it.
+    def _commit(self, active: str | None, manifest: dict[str, Content],
+                changes: list[tuple[str, Content | None, Content | None]]) -> None:
+        """Build the next generation with each graph changed from its old to its new content, then
+        activate it.
 
         After a big load, a further generation is optimized and activated in its turn (heavy
         queries are several times slower on an unoptimized store): readers see the new data as
@@ -234,18 +243,22 @@ class OxigraphStore:
         started = time.perf_counter()
         name = self.layout.next_name()
         target = self.layout.gen(name)
-        new = new if new is not None and new.triples else None
-        diff = difference(old, new, self.layout.content) if old and new else None
-        others = sum(c.triples for g, c in manifest.items() if g != graph)
-        rebuild = active is None or (diff is None and old is not None
-                                     and old.triples > max(DELETE_IN_PLACE, others))
+        plans = []
+        for graph, old, new in changes:
+            new = new if new is not None and new.triples else None
+            plans.append((graph, old, new, difference(old, new, self.layout.content) if old and new else None))
+        changed = {graph for graph, _, _ in changes}
+        others = sum(c.triples for g, c in manifest.items() if g not in changed)
+        rebuild = active is None or any(diff is None and old is not None
+                                        and old.triples > max(DELETE_IN_PLACE, others)
+                                        for _, old, _, diff in plans)
         try:
             if rebuild:
                 loaded = self._rebuild(target, manifest)
             else:
                 assert active is not None
                 ox.Store.read_only(str(self.layout.gen(active))).backup(str(target))
-                loaded = self._change(target, graph, old, new, diff)
+                loaded = self._apply(target, plans)
             self.layout.write_manifest(name, manifest)
             self.layout.activate(name)
         except BaseException:
@@ -253,11 +266,12 @@ class OxigraphStore:
             self.layout.manifest(name).unlink(missing_ok=True)
             raise
         finally:
-            if diff is not None and diff.additions is not None:
-                diff.additions.unlink(missing_ok=True)
+            for _, _, _, diff in plans:
+                if diff is not None and diff.additions is not None:
+                    diff.additions.unlink(missing_ok=True)
         self.last_write = {"visible_after": time.perf_counter() - started}
-        log.info("store generation %s active (%s, %d triples loaded)", name,
-                 "rebuilt" if rebuild else "changed", loaded)
+        log.info("store generation %s active (%s, %d graph(s), %d triples loaded)", name,
+                 "rebuilt" if rebuild else "changed", len(plans), loaded)
         if loaded > OPTIMIZE_AFTER:
             self._optimize(name, manifest)
         self.last_write["done_after"] = time.perf_counter() - started
@@ -305,26 +319,34 @@ class OxigraphStore:
                 loaded[0] += content.triples
         return loaded[0]
 
-    def _change(self, target: Path, graph: str, old: Content | None, new: Content | None,
+    def _apply(self, target: Path, plans: list[tuple[str, Content | None, Content | None, Difference | None]]
+               ) -> int:
+        """Apply each graph's change to the checkpoint at `target`; returns triples loaded.
+
+        The writable store is released when this returns: RocksDB may still delete files in the
+        background while it is open, so no reader may open the generation before that.
+        """
+        with self._generation(target) as (store, _):
+            return sum(self._change(store, graph, old, new, diff) for graph, old, new, diff in plans)
+
+    def _change(self, store: ox.Store, graph: str, old: Content | None, new: Content | None,
                 diff: Difference | None) -> int:
-        """Apply one graph's change to a checkpoint of the active generation."""
+        """Apply one graph's change to a checkpoint of the active generation; returns triples loaded."""
         node = ox.NamedNode(graph)
-        with self._generation(target) as (store, loaded):
-            if diff is not None:
-                for line in diff.removed_subjects:
-                    subject = next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))).subject
-                    for quad in list(store.quads_for_pattern(subject, None, None, node)):
-                        store.remove(quad)
-                if diff.additions is not None:
-                    self._bulk_load(store, diff.additions, graph)
-                loaded[0] = diff.added_triples
-            else:
-                if old is not None:
-                    self._remove_graph(store, node)
-                if new is not None:
-                    self._bulk_load(store, new.path(self.layout.content), graph)
-                    loaded[0] = new.triples
-        return loaded[0]
+        if diff is not None:
+            for line in diff.removed_subjects:
+                subject = next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))).subject
+                for quad in list(store.quads_for_pattern(subject, None, None, node)):
+                    store.remove(quad)
+            if diff.additions is not None:
+                self._bulk_load(store, diff.additions, graph)
+            return diff.added_triples
+        if old is not None:
+            self._remove_graph(store, node)
+        if new is not None:
+            self._bulk_load(store, new.path(self.layout.content), graph)
+            return new.triples
+        return 0
 
     @staticmethod
     def _remove_graph(store: ox.Store, node: ox.NamedNode) -> None:

@@ -94,6 +94,10 @@ class SparqlHttpStore:
                    headers={"Content-Type": "application/n-triples"})
         return True
 
+    def replace_graphs(self, contents: Mapping[str, GraphContent]) -> set[str]:
+        """One Graph Store Protocol PUT per graph (the protocol has no batch)."""
+        return {graph for graph, content in contents.items() if self.replace_graph(graph, content)}
+
     def drop_graph(self, graph: str) -> None:
         """Drop the graph with a SPARQL Update (silent when absent)."""
         self.update(f"DROP SILENT GRAPH <{graph}>")

@@ -271,4 +271,4 @@ def publish_reference_data(instance: Instance) -> int:
     """
     from vocab.reference import reference_graphs
 
-    return sum(instance.store.replace_graph(graph, content) for graph, content in reference_graphs(instance.uris))
+    return len(instance.store.replace_graphs(dict(reference_graphs(instance.uris))))

@@ -91,3 +91,20 @@ def test_the_schema_pages_show_the_schema_and_its_mapping(polling: Instance) -> 
     assert mapping.status_code == 200 and "tableSchema" in mapping.get_data(as_text=True)
     assert client.get("/schemas/nothing-like-it").status_code == 404
     assert client.get("/schemas/nothing-like-it.json").get_json()["error"]["status"] == 404
+
+
+def test_suppliers_are_organisations_in_the_org_ontology(instance: Instance, tmp_path: Path) -> None:
+    from portal.steps import upgrade, validate
+    from schemas.loader import load_schema
+
+    sample = SHARED / "samples" / "csv" / "oxford_expenditure-over-500_jan-mar-2017.csv"
+    report, table = validate(sample, load_schema("spending-over-500"))
+    assert report.valid
+    done = upgrade(sample, table, uris=instance.uris, publisher="oxford", dataset_namespace="spending",
+                   out_path=tmp_path / "spending.nt", schema_name="spending-over-500")
+    graph = rdflib.Graph().parse(done.path, format="nt")
+    org = rdflib.URIRef("http://www.w3.org/ns/org#Organization")
+    recipient = rdflib.URIRef("http://schema.org/recipient")
+    parties = set(graph.subjects(rdflib.RDF.type, org))
+    assert parties and all(graph.value(p, rdflib.URIRef("http://schema.org/name")) for p in parties)
+    assert {o for o in graph.objects(None, recipient)} == parties

@@ -45,6 +45,7 @@ OTHER_OPEN_LICENCES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = 
       "etalab.gouv.fr/wp-content/uploads/2017/04/etalab-licence-ouverte-v2.0.pdf")),
     ("Open Government Licence – Canada 2.0", ("OGL-Canada-2.0",),
      ("open.canada.ca/en/open-government-licence-canada",)),
+    ("Open Government Licence – Toronto", ("OGL-Toronto",), ("open.toronto.ca/open-data-license",)),
     ("Norwegian Licence for Open Government Data 2.0", ("NLOD-2.0",),
      ("data.norge.no/nlod/en/2.0", "data.norge.no/nlod/no/2.0")),
     ("Public Domain Mark 1.0", ("PDM-1.0",), ("creativecommons.org/publicdomain/mark/1.0",)),
@@ -135,7 +136,35 @@ def judge_licence(value: str | None) -> LicenceVerdict | None:
         if key(candidate) in PLACEHOLDER_LICENCES:
             return LicenceVerdict(value, False, candidate, PLACEHOLDERS,
                                   PLACEHOLDER_LICENCES[key(candidate)])
+        if is_url and (verdict := _creative_commons(value, candidate)) is not None:
+            return verdict
     return LicenceVerdict(value, None, "", "")
+
+
+#: Creative Commons licence elements that keep a licence from being open.
+_CC_NOT_OPEN = {"nc": "forbids commercial use", "nd": "forbids derivative works"}
+
+
+def _creative_commons(value: str, url: str) -> LicenceVerdict | None:
+    """A Creative Commons licence or dedication URL in any version, port or deed language
+    (`…/licenses/by/3.0/de/`, `…/by-sa/2.0/legalcode`, `…/publicdomain/zero/1.0/`), read from
+    its path; None when the URL is not one."""
+    parts = urlsplit(url.strip().strip("<>"))
+    if parts.netloc.lower().removeprefix("www.") != "creativecommons.org":
+        return None
+    segments = [s for s in unquote(parts.path).lower().split("/") if s]
+    basis = "the Creative Commons licence named by the URL"
+    if segments[:2] == ["publicdomain", "zero"]:
+        return LicenceVerdict(value, True, "CC0 " + (segments[2] if len(segments) > 2 else ""), basis)
+    if len(segments) < 3 or segments[0] != "licenses" or not segments[1].startswith("by"):
+        return None
+    elements = segments[1].split("-")
+    port = segments[3] if len(segments) > 3 and not segments[3].startswith(("legalcode", "deed")) else ""
+    name = " ".join(x for x in ("CC", segments[1].upper(), segments[2], port.upper()) if x)
+    refused = [why for element, why in _CC_NOT_OPEN.items() if element in elements]
+    if refused:
+        return LicenceVerdict(value, False, name, basis, f"{name} {' and '.join(refused)}")
+    return LicenceVerdict(value, True, name, basis)
 
 
 @dataclass(frozen=True)

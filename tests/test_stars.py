@@ -338,3 +338,18 @@ def test_an_unlicensed_harvest_says_add_a_licence_and_reads_stored_links(instanc
     assert served[4]["why"].startswith(
         "1 of 30 `AREA` values link to Wards of the London Borough of Lambeth (2002–2022); 29 do not match: "
         "“Streatham” (5)")
+
+
+@pytest.mark.parametrize(("value", "is_open", "name"), [
+    ("https://creativecommons.org/licenses/by/3.0/de/", True, "CC BY 3.0 DE"),  # Köln's AED register
+    ("http://creativecommons.org/licenses/by-sa/3.0/at/deed.de", True, "CC BY-SA 3.0 AT"),
+    ("https://creativecommons.org/licenses/by-nc-sa/3.0/de/", False, "CC BY-NC-SA 3.0 DE"),
+    ("https://creativecommons.org/licenses/by-nd/2.5/es/", False, "CC BY-ND 2.5 ES"),
+    ("https://open.toronto.ca/open-data-license/", True, "Open Government Licence – Toronto"),
+    ("https://creativecommons.org/about/", None, ""),
+])
+def test_ported_creative_commons_and_city_licences(value: str, is_open: bool | None, name: str) -> None:
+    from portal.openness import judge_licence
+
+    verdict = judge_licence(value)
+    assert verdict is not None and (verdict.open, verdict.name) == (is_open, name)

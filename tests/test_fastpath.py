@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -503,3 +504,36 @@ def test_the_benchmark_replaces_only_its_own_section(tmp_path: Path) -> None:
     write_section(["## Validation", "", "third"], out)
     assert out.read_text(encoding="utf-8") == ("# Benchmark results\n\n## Conversion\n\nkept\n\n"
                                               "## Validation\n\nthird\n\n## Later\n\nalso kept\n")
+
+
+def test_read_ahead_hands_over_items_errors_and_stops_with_its_consumer() -> None:
+    import threading
+
+    from schemas.fastpath.prefetch import read_ahead
+
+    assert list(read_ahead(iter(range(50)))) == list(range(50))
+
+    def broken() -> Iterator[int]:
+        yield 1
+        raise ValueError("block 2 is not CSV")
+
+    seen = []
+    with pytest.raises(ValueError, match="block 2"):
+        for item in read_ahead(broken()):
+            seen.append(item)
+    assert seen == [1]
+
+    produced = []
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    for item in read_ahead(endless(), depth=2):
+        if item == 3:
+            break
+    assert not any(t.name == "fastpath-read-ahead" for t in threading.enumerate())
+    assert len(produced) <= 3 + 2 + 2  # it stopped soon after the consumer did

@@ -26,6 +26,7 @@ from schemas.fastpath.findings import (
     order_found,
 )
 from schemas.fastpath.keys import KeyIndex, find_duplicates, hash_expression, key_form
+from schemas.fastpath.prefetch import read_ahead
 from schemas.fastpath.reader import BLOCK_SIZE, FastPathUnsupported, header_offset, read_chunks
 
 if TYPE_CHECKING:
@@ -395,8 +396,8 @@ def check_table(table: TableDescription, *, report: Report, limit_errors: int | 
         raise FastPathUnsupported("header labels differ from the schema's field names")
     stats = FastStats()
     block = BLOCK_SIZE if max_record_bytes is None else max(1, min(BLOCK_SIZE, max_record_bytes))
-    for chunk in read_chunks(table.path, table.encoding, table.delimiter, table.quotechar,
-                             table.header_row, len(names), block_size=block):
+    for chunk in read_ahead(read_chunks(table.path, table.encoding, table.delimiter, table.quotechar,
+                                        table.header_row, len(names), block_size=block)):
         if deadline is not None and time.monotonic() > deadline:
             stats.partial, stats.stopped_by = True, "deadline"
             break

@@ -38,6 +38,10 @@ TORONTO_SCHEMA = REPO / "schemas" / "tables" / "street-trees.schema.json"
 _FAST = """
 import json, sys, time
 from portal.steps import validate
+from schemas.collector import IssueCollector
+# List every error (the step lists at most 100 of a kind and counts the rest), so that the whole
+# set can be compared with Frictionless' own.
+IssueCollector.__init__.__kwdefaults__["per_code"] = 10**9
 schema = json.loads(open(sys.argv[2], encoding="utf-8").read())
 start, cpu = time.perf_counter(), time.process_time()
 report, table = validate(sys.argv[1], schema)

@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.results import sections, write_sections
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DATA = REPO.parent / "shared" / "bench-data"
 DEMO_FILES = REPO / "portal" / "demo" / "files"
@@ -285,12 +287,14 @@ def bench_big_table(big_rows: int, serve_rows: int, workdir: Path) -> list[str]:
 
 
 def main() -> int:
-    """Run every benchmark and write bench/RESULTS.md."""
+    """Run every benchmark and write its sections of bench/RESULTS.md (each part keeps the others')."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rows", type=int, default=20000, help="rows of the generated street-tree table")
     parser.add_argument("--big-rows", type=int, default=1_000_000, help="rows of the real-size table (0: skip)")
     parser.add_argument("--serve-rows", type=int, default=200_000, help="rows harvested beside a serving portal")
+    parser.add_argument("--ckan-packages", type=int, default=10_000, help="packages of the loopback CKAN")
+    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: validation,csvw,ckan")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -321,12 +325,19 @@ def main() -> int:
                   for name, sec, n in results]
     lines += big
     lines += ["", NOTES.strip()]
-    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    head, core = sections("\n".join(lines) + "\n")
+    write_sections(args.out, core, head=head)  # the other benchmarks' sections are kept
     print("\n".join(lines))
-    if args.big_rows:  # CSV → RDF through CSVW against morph-kgc: its own section, appended
-        from bench import csvw
+    if not args.big_rows:
+        return 0
+    from bench import ckan, csvw, validation
 
+    if "validation" not in args.skip:
+        validation.main(["--rows", str(args.big_rows), "--out", str(args.out)])
+    if "csvw" not in args.skip:
         csvw.bench(rows=args.big_rows, runs=args.runs, out=args.out)
+    if "ckan" not in args.skip:
+        ckan.main(["--packages", str(args.ckan_packages), "--runs", str(args.runs), "--record"])
     return 0
 
 

@@ -9,7 +9,7 @@ in ``../shared/samples/ckan/``; each package has one small CSV resource. Measure
 - the listing alone (the harvester's ``gather``), full and incremental, to show what the listing
   costs beside the rest of the pipeline.
 
-``--record`` appends the figures to bench/RESULTS.md under "## CKAN harvest".
+``--record`` writes the figures as bench/RESULTS.md's "## CKAN harvest" section.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ckan_portal import recorded_packages
+from bench.results import write_section
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "RESULTS.md"
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packages", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print where the full run spends its time")
-    parser.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="write the table as bench/RESULTS.md's "
+                                                               "\"## CKAN harvest\" section")
     parser.add_argument("--listing-only", action="store_true",
                         help="time only the harvester's listing (no pipeline), full and incremental")
     parser.add_argument("--listing-packages", type=int, default=None,
@@ -207,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         table += listing_only(args.listing_packages, args.runs) + "\n"
     print(table)
     if args.record:
-        with RESULTS.open("a", encoding="utf-8") as out:
-            out.write(table)
+        lines = table.strip("\n").splitlines()
+        start = next(n for n, line in enumerate(lines) if line.startswith("## "))
+        write_section(lines[start:], RESULTS)
     return 0
 
 

@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.results import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DATA = REPO.parent / "shared" / "bench-data"
 CACHE = REPO / "bench" / "out" / "csvw"
@@ -266,19 +268,6 @@ def cast_runs(value: object) -> list[Run]:
     """The runs stored in a result."""
     assert isinstance(value, list)
     return [r for r in value if isinstance(r, Run)]
-
-
-def write_section(lines: list[str], out: Path) -> None:
-    """Replace this benchmark's section of `out` (or append it), keeping every other section."""
-    text = out.read_text(encoding="utf-8") if out.exists() else "# Benchmark results\n"
-    head, marker, rest = text.partition("\n" + SECTION + "\n")
-    if marker:
-        following = rest.find("\n## ")
-        tail = rest[following:] if following >= 0 else "\n"
-        text = head.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n" + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
-    out.write_text(text, encoding="utf-8")
 
 
 def bench(rows: int = 1_000_000, row_rows: int = 100_000, runs: int = 3, peer_runs: int = 1,

@@ -28,7 +28,7 @@ def write_sections(out: Path, new: list[tuple[str, str]], head: str | None = Non
     replacing = dict(new)
     kept = [(t, replacing.pop(t) if t in replacing else b) for t, b in old]
     kept += [(t, b) for t, b in new if t in replacing]
-    body = "".join(f"\n## {t}\n{b.strip(chr(10))}\n" for t, b in kept)
+    body = "".join(f"\n## {t}\n\n{b.strip(chr(10))}\n" for t, b in kept)
     out.write_text((head if head is not None else old_head).rstrip("\n") + "\n" + body, encoding="utf-8")
 
 

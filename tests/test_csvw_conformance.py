@@ -4,13 +4,12 @@ Each manifest entry is one test, named by its id. The suite's base URL
 http://www.w3.org/2013/csvw/tests/ is served from the local copy by a loader; the Link headers the
 manifest gives (`csvt:httpLink`) are added to the action's response. Positive tests must give a
 graph isomorphic to the expected result, warning tests must also warn, negative tests must raise.
-Cases not passed yet are xfail(strict) with the reason listed in vocab/csvw/CONFORMANCE.md.
+Every case must pass: none is marked expected to fail (see vocab/csvw/CONFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +26,6 @@ from vocab.csvw import CsvwWarning, csv2rdf
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "csvw"
 BASE = "http://www.w3.org/2013/csvw/tests/"
-CONFORMANCE = ROOT / "vocab" / "csvw" / "CONFORMANCE.md"
 
 # The site-wide configuration www.w3.org publishes at /.well-known/csvm (tests 259 and 260 rely on
 # its last two lines); the suite does not ship it, so the loader serves it from here.
@@ -38,16 +36,6 @@ def _entries() -> list[dict[str, Any]]:
     manifest = json.loads((SUITE / "manifest-rdf.jsonld").read_text(encoding="utf-8"))
     entries: list[dict[str, Any]] = manifest["entries"]
     return entries
-
-
-def _expected_failures() -> dict[str, str]:
-    """Test id → reason, from the table in CONFORMANCE.md."""
-    failures = {}
-    for line in CONFORMANCE.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"\|\s*(test\d+)\s*\|\s*(.+?)\s*\|\s*$", line)
-        if match:
-            failures[match[1]] = match[2]
-    return failures
 
 
 class SuiteLoader:
@@ -72,19 +60,12 @@ class SuiteLoader:
 
 
 def _cases() -> list[Any]:
-    failures = _expected_failures()
-    cases = []
-    for entry in _entries():
-        name = entry["id"].split("#")[-1]
-        marks = [pytest.mark.xfail(strict=True, reason=failures[name])] if name in failures else []
-        cases.append(pytest.param(entry, id=name, marks=marks))
-    return cases
+    return [pytest.param(entry, id=entry["id"].split("#")[-1]) for entry in _entries()]
 
 
-def test_every_manifest_entry_is_run_and_every_listed_failure_exists() -> None:
+def test_every_manifest_entry_is_run() -> None:
     names = {entry["id"].split("#")[-1] for entry in _entries()}
-    assert len(names) == 270
-    assert set(_expected_failures()) <= names
+    assert len(names) == 270 and len(_cases()) == 270
 
 
 @pytest.mark.parametrize("entry", _cases())

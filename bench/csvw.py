@@ -25,11 +25,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.publish import Measured, measure
 from bench.results import write_section
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,66 +48,6 @@ with open(sys.argv[3], "wb") as out:
                    columnar=sys.argv[5] == "columnar")
 print(json.dumps({"convert": time.perf_counter() - imported}))
 """
-
-
-@dataclass(frozen=True)
-class Run:
-    """One conversion in a child process."""
-
-    seconds: float
-    peak_mb: float
-    output: str
-
-
-def _tree(root: int) -> list[int]:
-    """`root` and its descendants, from /proc."""
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        try:
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def run(args: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run a child to completion: wall time, and the peak summed RSS of its process tree."""
-    start = time.perf_counter()
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
-    assert child.stdout is not None
-    peak = [0.0]
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.05):
-            peak[0] = max(peak[0], sum(_rss_mb(pid) for pid in _tree(child.pid)))
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
-        output = child.stdout.read()
-        child.wait()
-    finally:
-        done.set()
-        watcher.join()
-    elapsed = time.perf_counter() - start
-    child.stdout.close()
-    if child.returncode != 0:
-        raise RuntimeError(f"{args[:3]} failed with {child.returncode}")
-    return Run(elapsed, peak[0], output)
 
 
 def table(rows: int) -> Path:
@@ -136,20 +75,20 @@ def morph_kgc() -> Path:
     return python
 
 
-def run_morph_kgc(python: Path, csv: Path, out: Path) -> Run:
+def run_morph_kgc(python: Path, csv: Path, out: Path) -> Measured:
     """morph-kgc materialising the RML mapping to N-Triples, with its default settings."""
     out.unlink(missing_ok=True)  # freeing an earlier run's file is no part of this run
     config = csv.parent / "morph-kgc.ini"
     config.write_text(f"[CONFIGURATION]\noutput_file={out}\noutput_format=N-TRIPLES\nlogging_level=WARNING\n\n"
                       f"[trees]\nmappings={csv.parent / 'trees.rml.ttl'}\n", encoding="utf-8")
-    return run([str(python), "-m", "morph_kgc", str(config)])
+    return measure([str(python), "-m", "morph_kgc", str(config)], tree=True)
 
 
-def run_ours(csv: Path, out: Path, columnar: bool, minimal: bool = True) -> Run:
+def run_ours(csv: Path, out: Path, columnar: bool, minimal: bool = True) -> Measured:
     """Our converter through the CSVW metadata, in a child process."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out.unlink(missing_ok=True)  # freeing an earlier run's file is no part of this run
-    return run([sys.executable, "-c", _OURS, str(csv), str(csv.parent / "trees.csv-metadata.json"), str(out),
+    return measure([sys.executable, "-c", _OURS, str(csv), str(csv.parent / "trees.csv-metadata.json"), str(out),
                 "minimal" if minimal else "standard", "columnar" if columnar else "rows"], env=env)
 
 
@@ -177,8 +116,8 @@ def compare(rows: int, row_rows: int, runs: int, peer_runs: int) -> dict[str, ob
     out = CACHE / "out"
     out.mkdir(exist_ok=True)
     load_before = load_average()
-    ours: list[Run] = []
-    theirs: list[Run] = []
+    ours: list[Measured] = []
+    theirs: list[Measured] = []
     # Interleaved, so that both tools see the same (shared, noisy) machine.
     for index in range(max(runs, peer_runs)):
         if index < runs:
@@ -201,8 +140,8 @@ def compare(rows: int, row_rows: int, runs: int, peer_runs: int) -> dict[str, ob
             "load": (load_before, load_after)}
 
 
-def _median(runs: list[Run]) -> tuple[float, float]:
-    return statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs)
+def _median(runs: list[Measured]) -> tuple[float, float]:
+    return statistics.median(r.seconds for r in runs), max(r.max_rss_mb for r in runs)
 
 
 def section(result: dict[str, object]) -> list[str]:
@@ -264,10 +203,10 @@ def section(result: dict[str, object]) -> list[str]:
     ]
 
 
-def cast_runs(value: object) -> list[Run]:
+def cast_runs(value: object) -> list[Measured]:
     """The runs stored in a result."""
     assert isinstance(value, list)
-    return [r for r in value if isinstance(r, Run)]
+    return [r for r in value if isinstance(r, Measured)]
 
 
 def bench(rows: int = 1_000_000, row_rows: int = 100_000, runs: int = 3, peer_runs: int = 1,

@@ -56,11 +56,38 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
+def _tree(root: int) -> list[int]:
+    """`root` and its descendants, from /proc."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    """A process's resident memory now (VmRSS), in MB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def measure(args: list[str], env: dict[str, str] | None = None, *, tree: bool = False) -> Measured:
     """Run a child process to completion; its wall time and peak RSS.
 
     The peak is read from the child's own VmHWM while it runs: `wait4`'s ru_maxrss would also
-    count this (large) benchmark process, whose high-water mark a forked child inherits.
+    count this (large) benchmark process, whose high-water mark a forked child inherits. With
+    `tree`, the peak is that of the summed RSS of the child and its descendants (for tools that
+    work in several processes), sampled every 50 ms.
     """
     start = time.perf_counter()
     child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
@@ -70,7 +97,8 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
 
     def watch() -> None:
         while not done.wait(0.05):
-            found = _peak_rss_mb(child.pid)
+            found = (sum(_rss_mb(pid) for pid in _tree(child.pid)) if tree
+                     else _peak_rss_mb(child.pid))
             if found is not None:
                 peak[0] = max(peak[0], found)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
+
+if TYPE_CHECKING:
+    from portal.egress import Egress
 
 
 @dataclass
@@ -71,6 +74,19 @@ class StillListed:
 
 #: What a harvester yields: records, datasets still listed but unchanged, and the listing's problems.
 ListingItem = Union[HarvestedDataset, ListingProblem, StillListed]
+
+
+class HarvesterBase:
+    """What every harvester is built with: its read timeout, its size cap, and its egress client.
+
+    Without `egress`, a harvester makes a default client (address guard on) for its reads.
+    """
+
+    def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
+                 egress: Egress | None = None) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.egress = egress
 
 
 class Harvester(Protocol):

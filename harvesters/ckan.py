@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import ckanapi
 import requests
 
-from harvesters.base import ListingItem, ListingProblem, StillListed
+from harvesters.base import HarvesterBase, ListingItem, ListingProblem, StillListed
 from harvesters.ckan_packages import dataset_from_package
 from harvesters.fetch import default_egress
 from portal.errors import SourceError, SourceUnavailableError
@@ -94,7 +94,7 @@ class EgressSession:
         """Nothing to release: the egress client owns the connections."""
 
 
-class CkanHarvester:
+class CkanHarvester(HarvesterBase):
     """Harvests a CKAN portal (or a CKAN-compatible Action API) package by package."""
 
     kind = "ckan"
@@ -107,12 +107,6 @@ class CkanHarvester:
     page_attempts = 2
     #: Failed pages in a row after which the listing gives up.
     max_failed_pages = 3
-
-    def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
-                 egress: Egress | None = None) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.egress = egress  # None: a default client per run, address guard on
 
     def gather(self, url: str, *, options: Mapping[str, Any] | None = None,
                since: datetime | None = None) -> Iterator[ListingItem]:

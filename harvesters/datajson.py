@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import ijson
 import isodate
 
-from harvesters.base import HarvestedDataset, HarvestedResource, ListingItem, ListingProblem
+from harvesters.base import HarvestedDataset, HarvestedResource, HarvesterBase, ListingItem, ListingProblem
 from harvesters.fetch import fetch
 from portal.errors import SourceError
 
@@ -357,17 +357,11 @@ def entries_in(fh: IO[bytes], url: str = "data.json") -> Iterator[ListingItem]:
         log.info("%s: %d entries are not public (accessLevel) and were not harvested", url, skipped)
 
 
-class DataJsonHarvester:
+class DataJsonHarvester(HarvesterBase):
     """Harvests a DCAT-US data.json catalogue (v1.1 catalogue object or v1.0 bare array)."""
 
     kind = "datajson"
     options: tuple[str, ...] = ()
-
-    def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
-                 egress: Egress | None = None) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.egress = egress  # None: a default client per catalogue, address guard on
 
     def gather(self, url: str, *, options: Mapping[str, Any] | None = None,
                since: datetime | None = None) -> Iterator[ListingItem]:

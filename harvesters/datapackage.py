@@ -29,7 +29,7 @@ import isodate
 import jsonschema
 from frictionless import Dialect, FrictionlessException, Schema
 
-from harvesters.base import HarvestedDataset, HarvestedResource, ListingItem, ListingProblem
+from harvesters.base import HarvestedDataset, HarvestedResource, HarvesterBase, ListingItem, ListingProblem
 from harvesters.datajson import NOTES_KEY, PROBLEMS_KEY, parse_when
 from harvesters.fetch import read_bytes
 from portal.errors import SourceError
@@ -323,17 +323,11 @@ def package_items(descriptor: Any, url: str, fetch_json: FetchJson) -> Iterator[
     yield from problems
 
 
-class DataPackageHarvester:
+class DataPackageHarvester(HarvesterBase):
     """Harvests one Frictionless Data Package (``datapackage.json``, or the folder that holds it)."""
 
     kind = "datapackage"
     options: tuple[str, ...] = ()
-
-    def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
-                 egress: Egress | None = None) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.egress = egress  # None: a default client per document, address guard on
 
     def _fetch_json(self, url: str) -> Any:
         data, _ = read_bytes(url, timeout=self.timeout, max_bytes=min(self.max_bytes, MAX_REFERENCE_BYTES),

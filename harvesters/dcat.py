@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag
 
-from harvesters.base import ListingItem, ListingProblem
+from harvesters.base import HarvesterBase, ListingItem, ListingProblem
 from harvesters.dcat_paging import paging_of
 from harvesters.dcat_parse import parse_catalogue
 from harvesters.dcat_records import datasets_in
@@ -42,17 +42,11 @@ def _max_pages(options: Mapping[str, Any] | None) -> int:
     return pages
 
 
-class DcatHarvester:
+class DcatHarvester(HarvesterBase):
     """Harvests a DCAT catalogue published as one RDF document or as Hydra pages."""
 
     kind = "dcat"
     options: tuple[str, ...] = ("max_pages",)
-
-    def __init__(self, *, timeout: float = 30.0, max_bytes: int = 50 * 1024 * 1024,
-                 egress: Egress | None = None) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.egress = egress  # None: a default client per catalogue, address guard on
 
     def gather(self, url: str, *, options: Mapping[str, Any] | None = None,
                since: datetime | None = None) -> Iterator[ListingItem]:

@@ -8,6 +8,7 @@ what it holds and mend whatever a crash between those steps left behind.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -25,6 +26,7 @@ from portal.instance import Instance
 from portal.steps import DatasetRef, withdraw
 from portal.errors import StoreError
 from portal.store import GraphContent, select_rows
+from vocab.uris import UriScheme
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +271,12 @@ def publish_reference_data(instance: Instance) -> int:
     Returns how many graphs were written. Linked cells of every dataset point at these IRIs,
     so they dereference and join across datasets.
     """
+    return len(instance.store.replace_graphs(_reference_contents(instance.uris)))
+
+
+@functools.cache
+def _reference_contents(uris: UriScheme) -> dict[str, GraphContent]:
+    """Every reference graph's N-Triples under `uris`, built once per process (they are bundled data)."""
     from vocab.reference import reference_graphs
 
-    return len(instance.store.replace_graphs(dict(reference_graphs(instance.uris))))
+    return dict(reference_graphs(uris))

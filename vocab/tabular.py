@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from portal.report import Report
 from vocab.bridge import csvw_metadata, dialect
 from vocab.csvw import CsvwWarning, csv2rdf_stream, file_loader, file_url
-from vocab.linking import Linker
+from vocab.linking import linker
 from vocab.mappings import mapping_for
 from vocab.mappings.derivation import derive
 from vocab.reference import scheme, scheme_names
@@ -44,7 +44,7 @@ class Converted:
 def district_schemes(municipalities: Iterable[str], uris: UriScheme) -> list[str]:
     """The district registers of the municipalities named (publisher names, say): their wards,
     Stadtbezirke … — found through the municipality register and each district's `broader`."""
-    register = Linker(scheme("municipality"), uris)
+    register = linker(uris, "municipality")
     codes = set()
     for name in municipalities:
         result = register.link(name)
@@ -87,7 +87,7 @@ def convert_table(path: Path, *, schema: Mapping[str, Any], encoding: str, delim
         if converted.mapping is not None:
             assert schema_name is not None
             registers = district_schemes(municipalities, uris)
-            district = Linker([scheme(n) for n in registers], uris) if registers else None
+            district = linker(uris, *registers) if registers else None
             source = Path(tmp) / "derived.csv"
             with source.open("w", encoding="utf-8", newline="") as derived_file:
                 derived = derive(path, derived_file, schema_name=schema_name, fields=fields,

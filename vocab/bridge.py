@@ -4,7 +4,7 @@
 
 - one column per field, titled with the file's header label (the converter checks the header
   against the titles) and named with a URI-template-safe `column_name`;
-- datatypes from the field's type, format and constraints (`datatype_for`), `null` from its
+- datatypes from the field's type and format (`datatype_for`; constraints are validation's), `null` from its
   missing values;
 - rows minted as `{base}/id/{publisher}/{dataset}/{key}`: the key is the primary key, its values
   percent-encoded by the URI template (several key fields join with `,`, which the template
@@ -117,7 +117,12 @@ def _boolean_format(field: Mapping[str, Any]) -> str | None:
 
 
 def datatype_for(field: Mapping[str, Any]) -> str | dict[str, Any]:
-    """The CSVW datatype of a Table Schema field: base type, format and constraints."""
+    """The CSVW datatype of a Table Schema field: its base type and format.
+
+    Constraints (minimum, maximum, lengths, pattern) are not restated: a table is converted only
+    after validation against its Table Schema has enforced them, and restating them would check
+    every cell a second time, off the converter's bulk path.
+    """
     kind = str(field.get("type") or "string")
     fmt = field.get("format")
     base = _TYPES.get(kind, "string")
@@ -136,17 +141,6 @@ def datatype_for(field: Mapping[str, Any]) -> str | dict[str, Any]:
         decimal, group = field.get("decimalChar", "."), field.get("groupChar")
         if decimal != "." or group:
             description["format"] = {"decimalChar": decimal, **({"groupChar": group} if group else {})}
-    constraints = field.get("constraints") or {}
-    if kind in ("integer", "number", "date", "datetime", "time", "year"):
-        for ts_name, csvw_name in (("minimum", "minimum"), ("maximum", "maximum")):
-            if ts_name in constraints and isinstance(constraints[ts_name], (int, float, str)):
-                description[csvw_name] = constraints[ts_name]
-    if kind == "string" and base == "string":
-        for name in ("minLength", "maxLength"):
-            if isinstance(constraints.get(name), int):
-                description[name] = constraints[name]
-        if isinstance(constraints.get("pattern"), str) and "format" not in description:
-            description["format"] = constraints["pattern"]
     if not description:
         return base
     return {"base": base, **description}

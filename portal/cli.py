@@ -226,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     from portal.cli_csvw import register as register_csvw_commands
 
     register_csvw_commands(sub)
+
+    from portal.cli_alerts import register as register_alert_commands
+    from portal.cli_subscribe import register as register_subscribe_commands
+    from portal.cli_webhooks import register as register_webhook_commands
+
+    register_alert_commands(sub)
+    register_webhook_commands(sub)
+    register_subscribe_commands(sub)
     return parser
 
 

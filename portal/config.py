@@ -77,6 +77,21 @@ SETTINGS: tuple[Setting, ...] = (
             "withdrawn until `harvest --confirm-withdrawals`."),
     Setting("freshness_every_minutes", 60.0, "Minutes between scheduled freshness evaluations "
             "(`lodestar schedule`)."),
+    Setting("alert_max_attempts", 8, "Attempts of one alert delivery (webhook or e-mail) before it is given up "
+            "and kept in the delivery log as failed."),
+    Setting("alert_retry_base_seconds", 30.0, "Wait before the second attempt of a failed alert delivery; each "
+            "later wait doubles (with jitter, at most 6 h), and a receiver's Retry-After is honoured."),
+    Setting("webhook_timeout", 10.0, "Seconds one webhook delivery may take in all (connect, send, answer)."),
+    Setting("webhook_workers", 32, "Webhook deliveries sent at the same time."),
+    Setting("webhook_disable_after", 10, "Failed webhook deliveries in a row after which an endpoint is "
+            "disabled (its owner is told by e-mail when it has an owner address and SMTP is set)."),
+    Setting("smtp_url", "", "SMTP server for e-mail alerts, e.g. smtp://user:password@mail.example.org:587"
+            "?starttls=1 or smtps://…:465; empty: no e-mail (alerts stay in feeds and webhooks)."),
+    Setting("mail_from", "Lodestar alerts <alerts@localhost>", "Sender of alert, confirmation and reminder "
+            "e-mails."),
+    Setting("digest_hour", 7, "Hour of the day (UTC) at which daily digest e-mails go out."),
+    Setting("confirm_token_hours", 48.0, "Hours a subscription's confirmation link (double opt-in) stays "
+            "valid; it works once."),
     Setting("publisher", "lodestar", "Publisher slug used for datasets whose source names none."),
     Setting("site_title", "Lodestar", "Title shown on every page of the portal."),
 )

@@ -146,6 +146,13 @@ class Dataset(Base):
     metadata_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     claimed_modified: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_content_change: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The last time the publisher confirmed the dataset still current (counts as an update).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: None: no table seen yet; "unpublished": tables checked, none ever valid; "published": one was.
+    publication_state: Mapped[str | None] = mapped_column(String(20))
+    #: The last recorded freshness status and when it was taken (the history is in FreshnessStatus).
+    freshness_status: Mapped[str | None] = mapped_column(String(20))
+    freshness_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: When the dataset's published record last changed: metadata, content, withdrawal or return.
     record_modified: Mapped[datetime | None] = mapped_column(UtcDateTime, default=utcnow)
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -281,3 +288,7 @@ def make_engine(url: str) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# The alert tables are part of the same schema: importing them completes `Base.metadata`.
+from portal.alerts import models as _alert_models  # noqa: E402,F401

@@ -3,7 +3,9 @@
 A dataset is ``fresh``, ``due``, ``overdue`` or ``delinquent`` depending on how long ago its content
 last changed compared with its declared frequency (thresholds from HDX's aging table); ``exempt``
 when the frequency promises no schedule (never, irregular, as needed, live); ``unknown`` when no
-usable frequency is declared or no content change has been seen yet.
+usable frequency is declared or no content change has been seen yet. The watch (`portal.watch`)
+also records ``unpublished`` while none of a dataset's tables has ever validated (nothing of it is
+published, so it cannot be fresh) and ``withdrawn`` once its source stops listing it.
 
 "Last change" means evidence, not claims: the last time the content hash of one of the dataset's
 resources changed. A publisher's ``dct:modified`` / ``metadata_modified`` is a claim and must not be
@@ -24,12 +26,17 @@ OVERDUE = "overdue"
 DELINQUENT = "delinquent"
 EXEMPT = "exempt"
 UNKNOWN = "unknown"
+UNPUBLISHED = "unpublished"
+WITHDRAWN = "withdrawn"
 
 STATUS_ORDER: tuple[str, ...] = (FRESH, DUE, OVERDUE, DELINQUENT)
 """The ranked statuses, from best to worst; ``exempt`` and ``unknown`` are outside the ranking."""
 
 STATUSES: frozenset[str] = frozenset(STATUS_ORDER + (EXEMPT, UNKNOWN))
 """Every status `evaluate` can return."""
+
+RECORDED_STATUSES: frozenset[str] = STATUSES | {UNPUBLISHED, WITHDRAWN}
+"""Every status the watch records: `evaluate`'s, a dataset with no valid table yet, a withdrawn one."""
 
 _ALERTING = (DUE, OVERDUE, DELINQUENT)
 _SEVERITY: dict[str, Severity] = {DUE: "warning", OVERDUE: "error", DELINQUENT: "error"}
@@ -143,17 +150,29 @@ def _when(moment: datetime, fine: bool) -> str:
     return utc.strftime("%Y-%m-%d %H:%M UTC") if fine else utc.strftime("%Y-%m-%d")
 
 
-def evaluate(frequency: Frequency | None, last_change: datetime | None, now: datetime) -> FreshnessResult:
+def last_update(last_change: datetime | None, confirmed: datetime | None) -> datetime | None:
+    """The last update that counts: a content change or a publisher's "still current", the later one."""
+    if last_change is None or confirmed is None:
+        return last_change or confirmed
+    return max(last_change, confirmed)
+
+
+def evaluate(frequency: Frequency | None, last_change: datetime | None, now: datetime, *,
+             confirmed: datetime | None = None) -> FreshnessResult:
     """Judge freshness at ``now`` from the declared frequency and the last *content* change.
 
     ``last_change`` must be the last time a resource's content hash changed, not the publisher's
-    ``modified`` date. Age = now − last_change; the status is delinquent when age ≥ delinquent,
-    overdue when ≥ overdue, due when ≥ due, else fresh. A last change in the future (clock skew)
-    counts as age 0. Naive datetimes raise ValueError.
+    ``modified`` date; ``confirmed`` is the last time the publisher confirmed the dataset still
+    current, which counts as an update. Age = now − the later of the two; the status is delinquent
+    when age ≥ delinquent, overdue when ≥ overdue, due when ≥ due, else fresh. A last update in the
+    future (clock skew) counts as age 0. Naive datetimes raise ValueError.
     """
     _require_aware("now", now)
-    if last_change is not None:
-        _require_aware("last_change", last_change)
+    for name, value in (("last_change", last_change), ("confirmed", confirmed)):
+        if value is not None:
+            _require_aware(name, value)
+    by_confirmation = confirmed is not None and (last_change is None or confirmed > last_change)
+    last_change = last_update(last_change, confirmed)
     age = None if last_change is None else max(now - last_change, timedelta(0))
 
     def result(status: str, reason: str, *marks: datetime | None) -> FreshnessResult:
@@ -179,10 +198,11 @@ def evaluate(frequency: Frequency | None, last_change: datetime | None, now: dat
         start + limits.due, start + limits.overdue, start + limits.delinquent
     )
     fine = frequency.period < timedelta(days=1)
+    what = "last confirmed still current by its publisher" if by_confirmation else "last content change"
     if last_change > now:
-        seen = f"last content change is in the future ({_when(last_change, fine)}), counted as now"
+        seen = f"{what} is in the future ({_when(last_change, fine)}), counted as now"
     else:
-        seen = f"last content change {_span_text(age)} ago ({_when(last_change, fine)})"
+        seen = f"{what} {_span_text(age)} ago ({_when(last_change, fine)})"
     if age >= limits.delinquent:
         status, tail = DELINQUENT, f"delinquent since {_when(delinquent_at, fine)}"
     elif age >= limits.overdue:
@@ -194,26 +214,33 @@ def evaluate(frequency: Frequency | None, last_change: datetime | None, now: dat
     return result(status, f"{expected}; {seen}; {tail}.", due_at, overdue_at, delinquent_at)
 
 
-def is_alert_transition(old: str | None, new: str) -> bool:
-    """True when a change of status should alert watchdogs.
+def event_kind(old: str | None, new: str) -> str | None:
+    """The alert event a change of status from `old` to `new` writes, or None.
 
-    That is a move to a worse status among due / overdue / delinquent (from a better ranked status,
-    or from no status, ``unknown`` or ``exempt``), or a recovery from overdue / delinquent to fresh.
+    Every change into due, overdue or delinquent is an event of that kind (from any status, also a
+    better ranked one); so is a withdrawal; a return to fresh from due, overdue, delinquent or
+    withdrawn is a ``fresh`` ("back to fresh") event. Changes among the statuses that promise
+    nothing (fresh, exempt, unknown, unpublished) are recorded but alert nobody.
     """
     if old == new:
-        return False
-    if new in _ALERTING:
-        if old not in STATUS_ORDER:
-            return True
-        return STATUS_ORDER.index(new) > STATUS_ORDER.index(old)
-    return new == FRESH and old in (OVERDUE, DELINQUENT)
+        return None
+    if new in _ALERTING or new == WITHDRAWN:
+        return new
+    if new == FRESH and old in (*_ALERTING, WITHDRAWN):
+        return FRESH
+    return None
+
+
+def is_alert_transition(old: str | None, new: str) -> bool:
+    """True when a change of status writes an alert event (see `event_kind`)."""
+    return event_kind(old, new) is not None
 
 
 def transition_issue(dataset: str, old: str | None, new: str, result: FreshnessResult) -> Issue:
     """The `Issue` recording a status change of ``dataset`` (code ``freshness/<new>``)."""
     severity: Severity = _SEVERITY[new] if new in _SEVERITY else "info"
-    if new == FRESH and old in (OVERDUE, DELINQUENT):
-        change = f"Recovered from {old} to {new}"
+    if new == FRESH and old in (*_ALERTING, WITHDRAWN):
+        change = f"Back to {new} from {old}"
     elif old is None:
         change = f"Status is {new}"
     else:

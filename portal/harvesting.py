@@ -354,6 +354,9 @@ def _record(instance: Instance, plan: DatasetPlan, refreshed: list[Refreshed], n
                 version.triples = result.converted.triples
                 resource.rdf_namespace = resource.rdf_namespace or result.namespace
                 resource.published_version = version
+                dataset.publication_state = "published"
+            elif result.report is not None and dataset.publication_state is None:
+                dataset.publication_state = "unpublished"  # a table was checked; none has validated yet
             dataset.last_content_change = dataset.record_modified = now
         if changed or dataset.graph_digest is None:
             session.flush()

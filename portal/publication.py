@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.catalogue import catalogue_record, dataset_record
+from portal.watch import record_withdrawal
 from portal.db import Dataset, Resource, utcnow
 from portal.instance import Instance
 from portal.steps import DatasetRef, withdraw
@@ -190,6 +191,7 @@ def withdraw_dataset(instance: Instance, dataset_id: int, now: datetime | None =
             return None
         dataset.status, dataset.withdrawn_at = "withdrawn", now or utcnow()
         dataset.record_modified = dataset.withdrawn_at
+        record_withdrawal(session, dataset, dataset.withdrawn_at)  # its status and alert, in this transaction
         ref = DatasetRef(dataset.publisher, dataset.slug)
     withdraw(instance.store, ref.graph(instance.uris))
     record_published(instance, dataset_id, None)

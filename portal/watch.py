@@ -1,19 +1,31 @@
-"""The freshness watch: evaluate every dataset at an instant, keep the history, publish it as RDF."""
+"""The freshness watch: evaluate every dataset at an instant, record status changes with their alert
+events, and publish the statuses as RDF.
+
+Recording is one transaction: the new statuses, their history rows and the alert events they
+raise are committed together or not at all, so a crash can neither lose an event nor leave a
+status changed without one (`portal.alerts.outbox` then delivers them at least once).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from rdflib import Graph, Literal, URIRef
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from portal.alerts.events import kind_severity, new_event_id
+from portal.alerts.models import AlertEvent
 from portal.db import Dataset, FreshnessStatus
-from portal.freshness import FreshnessResult, evaluate, is_alert_transition
+from portal.evaluation import FreshnessTable, evaluate_all
+from portal.freshness import WITHDRAWN, FreshnessResult, event_kind
 from portal.instance import Instance
-from vocab.frequencies import normalise_frequency
-from vocab.namespaces import DQV, PROV, RDF, XSD
+from vocab.frequencies import Frequency
+
+#: Rows written per statement when many statuses change at once (the first evaluation of a big portal).
+_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -27,11 +39,83 @@ class FreshnessOutcome:
     previous: str | None
     #: When the dataset took this status (the evaluation that recorded the change).
     since: datetime | None = None
+    claimed_modified: datetime | None = None
+    confirmed_at: datetime | None = None
+    last_content_change: datetime | None = None
+    declared_frequency: str | None = None
 
     @property
     def alert(self) -> bool:
-        """True when the change of status is one watchdogs are told about."""
-        return is_alert_transition(self.previous, self.result.status)
+        """True when the change of status writes an alert event."""
+        return event_kind(self.previous, self.result.status) is not None
+
+    def evidence(self) -> dict[str, Any]:
+        """What the status rests on: frequency, last content change, the publisher's claim, thresholds."""
+        return evidence_of(self.result, last_content_change=self.last_content_change,
+                           claimed=self.claimed_modified, confirmed=self.confirmed_at,
+                           given_frequency=self.declared_frequency)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _frequency(frequency: Frequency | None) -> dict[str, Any] | None:
+    if frequency is None:
+        return None
+    period = frequency.period
+    return {"key": frequency.key, "uri": frequency.uri or None, "label": frequency.label,
+            "period_days": None if period is None else round(period.total_seconds() / 86400, 4),
+            "exempt": frequency.exempt}
+
+
+def claim_text(claimed: datetime | None, last_change: datetime | None) -> str | None:
+    """The publisher's claim set beside the evidence: "claims updated 3 May 2026; content unchanged since
+    12 Jan 2026" — only when the claim is later than the content's last change (by more than a day)."""
+    if claimed is None or last_change is None or (claimed - last_change).total_seconds() <= 86400:
+        return None
+    return (f"claims updated {claimed.day} {claimed:%b %Y}; "
+            f"content unchanged since {last_change.day} {last_change:%b %Y}")
+
+
+def evidence_of(result: FreshnessResult, *, last_content_change: datetime | None, claimed: datetime | None,
+                confirmed: datetime | None, given_frequency: str | None = None) -> dict[str, Any]:
+    """The evidence of a judgement as plain data (JSON, alert payloads)."""
+    return {
+        "status": result.status,
+        "expected_frequency": _frequency(result.frequency),
+        "declared_frequency": given_frequency,
+        "last_content_change": _iso(last_content_change),
+        "last_update": _iso(result.last_change),
+        "confirmed_current_at": _iso(confirmed),
+        "claimed_modified": _iso(claimed),
+        "claim": claim_text(claimed, last_content_change),
+        "thresholds": {"due_at": _iso(result.due_at), "overdue_at": _iso(result.overdue_at),
+                       "delinquent_at": _iso(result.delinquent_at)},
+        "reason": result.reason,
+    }
+
+
+@dataclass
+class Evaluation:
+    """Every active dataset's freshness at one instant: the columns, and the rows whose status changed."""
+
+    table: FreshnessTable
+    changed: list[int] = field(default_factory=list)
+    events: int = 0
+
+    def outcome(self, row: int) -> FreshnessOutcome:
+        """One row as an outcome, with its reason in words."""
+        table = self.table
+        return FreshnessOutcome(table.publishers[row], table.slugs[row], table.titles[row], table.result(row),
+                                table.recorded[row], table.since(row), table.claimed_at(row),
+                                table.confirmed_at(row), table.last_change_at(row), table.frequencies[row])
+
+    def __iter__(self) -> Iterator[FreshnessOutcome]:
+        return (self.outcome(row) for row in range(len(self.table)))
+
+    def __len__(self) -> int:
+        return len(self.table)
 
 
 def latest_statuses(session: Session) -> dict[int, FreshnessStatus]:
@@ -41,51 +125,108 @@ def latest_statuses(session: Session) -> dict[int, FreshnessStatus]:
             for status in session.scalars(select(FreshnessStatus).where(FreshnessStatus.id.in_(newest)))}
 
 
-def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True) -> list[FreshnessOutcome]:
+def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True) -> Evaluation:
     """Evaluate all datasets (but withdrawn ones) at `now` from their real content changes.
 
-    With `record`, status changes enter the history and the statuses are published as RDF;
-    without it the evaluation is a what-if that leaves no trace (``lodestar freshness --now``).
+    With `record`, status changes enter the history with their alert events (one transaction) and
+    the statuses are published as RDF; without it the evaluation is a what-if that leaves no trace
+    (``lodestar freshness --now``).
     """
     if now.tzinfo is None:
         raise ValueError("`now` must be timezone-aware")
-    outcomes = []
     with instance.session() as session:
-        datasets = list(session.scalars(select(Dataset).where(Dataset.status == "active")
-                                        .order_by(Dataset.publisher, Dataset.slug)))
-        last_statuses = latest_statuses(session)
-        for dataset in datasets:
-            result = evaluate(normalise_frequency(dataset.frequency), dataset.last_content_change, now)
-            last = last_statuses.get(dataset.id)
-            previous = last.status if last else None
-            if record and (last is None or last.status != result.status):
-                session.add(FreshnessStatus(
-                    dataset_id=dataset.id, evaluated_at=now, status=result.status, previous=previous,
-                    due_at=result.due_at, overdue_at=result.overdue_at, reason=result.reason))
-            since = last.evaluated_at if last is not None and last.status == result.status else now
-            outcomes.append(FreshnessOutcome(dataset.publisher, dataset.slug, dataset.title, result,
-                                             previous, since))
-    if record:
-        publish_freshness(instance, outcomes, now)
-    return outcomes
+        evaluation = Evaluation(evaluate_all(session, now))
+        evaluation.changed = evaluation.table.changed_rows()
+        if record and evaluation.changed:
+            evaluation.events = _record(session, evaluation, now)
+    if record and evaluation.changed:
+        publish_freshness(instance, evaluation, now)
+    return evaluation
 
 
-def publish_freshness(instance: Instance, outcomes: list[FreshnessOutcome], now: datetime) -> None:
-    """Replace the freshness graph with one DQV measurement per dataset.
+def _record(session: Session, evaluation: Evaluation, now: datetime) -> int:
+    """Write the changed statuses, their history and their events in the caller's transaction."""
+    table, events = evaluation.table, 0
+    for start in range(0, len(evaluation.changed), _CHUNK):
+        rows = evaluation.changed[start:start + _CHUNK]
+        ids = [int(table.ids[row]) for row in rows]
+        metadata: dict[int, Any] = {
+            dataset_id: meta for dataset_id, meta in session.execute(
+                select(Dataset.id, Dataset.metadata_json).where(Dataset.id.in_(ids)))}
+        history, status_updates, new_events = [], [], []
+        for row, dataset_id in zip(rows, ids):
+            outcome = evaluation.outcome(row)
+            result = outcome.result
+            previous = table.recorded[row]
+            history.append({"dataset_id": dataset_id, "evaluated_at": now, "status": result.status,
+                            "previous": previous, "due_at": result.due_at, "overdue_at": result.overdue_at,
+                            "reason": result.reason})
+            status_updates.append({"id": dataset_id, "freshness_status": result.status, "freshness_since": now})
+            kind = event_kind(previous, result.status)
+            if kind is not None:
+                evidence = outcome.evidence()
+                new_events.append(event_row(dataset_id, table.publishers[row], table.slugs[row],
+                                            table.titles[row], kind, previous, now, metadata.get(dataset_id),
+                                            evidence))
+        session.execute(insert(FreshnessStatus), history)
+        session.execute(update(Dataset), status_updates)  # bulk UPDATE by primary key
+        if new_events:
+            session.execute(insert(AlertEvent), new_events)
+            events += len(new_events)
+    return events
 
-    Each measurement is dated by when the dataset took its status, so an evaluation that changes
-    no status leaves the graph as it was (and the store unwritten).
+
+def event_row(dataset_id: int, publisher: str, slug: str, title: str, kind: str, previous: str | None,
+              occurred_at: datetime, metadata: dict[str, Any] | None, evidence: dict[str, Any]) -> dict[str, Any]:
+    """The values of one alert event row (for a bulk insert)."""
+    themes = [t for t in (metadata or {}).get("themes") or [] if isinstance(t, str)]
+    return {"event_id": new_event_id(), "dataset_id": dataset_id, "publisher": publisher, "dataset_slug": slug,
+            "title": title or "", "kind": kind, "previous": previous, "severity": kind_severity(kind),
+            "occurred_at": occurred_at, "recorded_at": occurred_at, "themes_json": themes,
+            "evidence_json": evidence, "fanned_out": False}
+
+
+def record_withdrawal(session: Session, dataset: Dataset, now: datetime) -> None:
+    """Record a dataset's withdrawal as its status, with its alert event (the caller's transaction)."""
+    previous = dataset.freshness_status
+    if previous == WITHDRAWN:
+        return
+    session.add(FreshnessStatus(dataset_id=dataset.id, evaluated_at=now, status=WITHDRAWN, previous=previous,
+                                reason="Its source no longer lists it."))
+    dataset.freshness_status, dataset.freshness_since = WITHDRAWN, now
+    evidence = {"status": WITHDRAWN, "reason": "Its source no longer lists it; its data is no longer published.",
+                "previous": previous, "claimed_modified": _iso(dataset.claimed_modified),
+                "last_content_change": _iso(dataset.last_content_change)}
+    session.execute(insert(AlertEvent), [event_row(dataset.id, dataset.publisher, dataset.slug, dataset.title,
+                                                   WITHDRAWN, previous, now, dataset.metadata_json, evidence)])
+
+
+def _literal(text: str) -> str:
+    """An N-Triples string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def publish_freshness(instance: Instance, evaluation: Evaluation, now: datetime) -> None:
+    """Replace the freshness graph with one DQV measurement per dataset (written as N-Triples directly).
+
+    Each measurement is dated by when the dataset took its status, so the graph only changes when a
+    status does.
     """
-    graph = Graph()
-    measure = URIRef(instance.uris.portal_term("freshness"))
-    for outcome in outcomes:
-        dataset = instance.uris.dataset(outcome.publisher, outcome.dataset)
-        node = URIRef(f"{dataset}#freshness")
-        graph.add((URIRef(dataset), DQV.hasQualityMeasurement, node))
-        graph.add((node, RDF.type, DQV.QualityMeasurement))
-        graph.add((node, DQV.isMeasurementOf, measure))
-        graph.add((node, DQV.value, Literal(outcome.result.status)))
-        taken = outcome.since or now
-        graph.add((node, PROV.generatedAtTime, Literal(taken.isoformat(), datatype=XSD.dateTime)))
-    instance.store.replace_graph(instance.uris.portal_graph("freshness"),
-                                 graph.serialize(format="nt", encoding="utf-8"))
+    table = evaluation.table
+    measure = f"<{instance.uris.portal_term('freshness')}>"
+    rdf, dqv, prov, xsd = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/ns/dqv#",
+                           "http://www.w3.org/ns/prov#", "http://www.w3.org/2001/XMLSchema#")
+    changed = set(evaluation.changed)
+    lines = []
+    for row in range(len(table)):
+        dataset = instance.uris.dataset(table.publishers[row], table.slugs[row])
+        node = f"<{dataset}#freshness>"
+        taken = now if row in changed else (table.since(row) or now)
+        lines += [f"<{dataset}> <{dqv}hasQualityMeasurement> {node} .",
+                  f"{node} <{rdf}type> <{dqv}QualityMeasurement> .",
+                  f"{node} <{dqv}isMeasurementOf> {measure} .",
+                  f"{node} <{dqv}value> {_literal(table.status(row))} .",
+                  f"{node} <{prov}generatedAtTime> \"{taken.isoformat()}\"^^<{xsd}dateTime> ."]
+    body = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    instance.store.replace_graph(instance.uris.portal_graph("freshness"), body)

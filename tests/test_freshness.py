@@ -198,7 +198,9 @@ def test_status_vocabulary() -> None:
         (None, "fresh", False), (None, "due", True), ("fresh", "due", True), ("due", "overdue", True),
         ("overdue", "delinquent", True), ("fresh", "delinquent", True), ("unknown", "due", True),
         ("exempt", "overdue", True), ("overdue", "fresh", True), ("delinquent", "fresh", True),
-        ("due", "fresh", False), ("delinquent", "overdue", False), ("overdue", "due", False),
+        ("due", "fresh", True), ("delinquent", "overdue", True), ("overdue", "due", True),
+        ("withdrawn", "fresh", True), ("fresh", "withdrawn", True), ("withdrawn", "unknown", False),
+        ("fresh", "unpublished", False), ("unpublished", "fresh", False),
         ("fresh", "fresh", False), ("overdue", "overdue", False), ("overdue", "exempt", False),
         ("delinquent", "unknown", False), ("fresh", "exempt", False), (None, "unknown", False),
     ],
@@ -210,7 +212,7 @@ def test_alert_transitions(old: str | None, new: str, alert: bool) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "severity"),
     [("fresh", "due", "warning"), ("due", "overdue", "error"), ("overdue", "delinquent", "error"),
-     ("overdue", "fresh", "info"), (None, "due", "warning")],
+     ("overdue", "fresh", "info"), (None, "due", "warning"), ("withdrawn", "fresh", "info")],
 )
 def test_transition_issue(old: str | None, new: str, severity: str) -> None:
     result = FreshnessResult(new, FREQUENCIES["DAILY"], T0, DAY, None, None, None, "Because.")

@@ -19,7 +19,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
         app.config.from_mapping(test_config)
     app.extensions["lodestar"] = instance
 
-    from portal.web import catalogue, ckan_api, errors, health, linked_data, schemas, sources, sparql
+    from portal.web import (
+        alerts, catalogue, ckan_api, errors, health, linked_data, schemas, scorecards, sources, sparql, subscribe,
+    )
 
     errors.register(app)
     app.add_template_filter(when)
@@ -30,6 +32,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
     app.register_blueprint(sources.bp)
     app.register_blueprint(schemas.bp)
     app.register_blueprint(ckan_api.bp)
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(subscribe.bp)
+    app.register_blueprint(scorecards.bp)
     return app
 
 

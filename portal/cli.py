@@ -12,23 +12,12 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
 from portal.errors import PortalError, UsageError
 from portal.instance import Instance
 from portal.report import Report
-
-
-def _parse_now(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(timezone.utc)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--now: not an ISO 8601 date-time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _instance() -> Instance:
@@ -117,27 +106,6 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_freshness(args: argparse.Namespace) -> int:
-    """Evaluate every dataset's freshness at an instant (now by default)."""
-    from portal.watch import evaluate_freshness
-
-    now = _parse_now(args.now)
-    with Instance.open() as instance:
-        # An evaluation at a chosen instant is a what-if: it must not write a history that
-        # later real evaluations would contradict (and so raise false alerts).
-        outcomes = evaluate_freshness(instance, now, record=args.now is None or args.record)
-    if args.format == "json":
-        print(json.dumps([{
-            "dataset": f"{o.publisher}/{o.dataset}", "status": o.result.status, "previous": o.previous,
-            "alert": o.alert, "reason": o.result.reason} for o in outcomes], indent=2))
-    else:
-        print(f"freshness at {now.isoformat()}")
-        for o in outcomes:
-            flag = " (changed)" if o.alert else ""
-            print(f"{o.result.status:<11}{o.publisher}/{o.dataset}{flag} — {o.result.reason}")
-    return 0
-
-
 def cmd_schedule(args: argparse.Namespace) -> int:
     """Run harvests and freshness checks on their schedule (or each once with --once)."""
     from portal.config import load_settings
@@ -205,12 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=(*RESULTS_FORMATS, *RDF_FORMATS), default="json",
                    help="SELECT/ASK answer format, or CONSTRUCT/DESCRIBE format (default json, turtle)")
     p.set_defaults(func=cmd_query)
-
-    p = sub.add_parser("freshness", help="evaluate freshness of every dataset")
-    p.add_argument("--now", help="evaluate at this ISO 8601 instant instead of now (not recorded)")
-    p.add_argument("--record", action="store_true", help="record an evaluation made with --now")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(func=cmd_freshness)
 
     p = sub.add_parser("schedule", help="run harvests and freshness checks on a schedule")
     p.add_argument("--once", action="store_true", help="run each job once and exit")

@@ -128,6 +128,10 @@ class FreshnessTable:
             return _aware(self.recorded_since[row]) or self.now
         return self.now
 
+    def recorded_since_at(self, row: int) -> datetime | None:
+        """When the recorded status of one row was taken (None if none is recorded)."""
+        return _aware(self.recorded_since[row])
+
     def claimed_at(self, row: int) -> datetime | None:
         """The publisher's claimed modification date of one row."""
         return _aware(self.claimed[row])

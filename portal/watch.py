@@ -17,13 +17,16 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.alerts.events import kind_severity, new_event_id
-from portal.alerts.models import AlertEvent
-from portal.db import Dataset, FreshnessStatus
+from portal.alerts.models import AlertEvent, FreshnessConfirmation
+from portal.db import Dataset, FreshnessStatus, InstanceInfo
+from portal.errors import NotFoundError
 from portal.evaluation import FreshnessTable, evaluate_all
 from portal.freshness import WITHDRAWN, FreshnessResult, event_kind
 from portal.instance import Instance
 from vocab.frequencies import Frequency
 
+#: The `InstanceInfo` key of the instant of the last recorded evaluation.
+LAST_EVALUATION = "freshness_evaluated_at"
 #: Rows written per statement when many statuses change at once (the first evaluation of a big portal).
 _CHUNK = 5000
 
@@ -137,6 +140,8 @@ def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True
     with instance.session() as session:
         evaluation = Evaluation(evaluate_all(session, now))
         evaluation.changed = evaluation.table.changed_rows()
+        if record:
+            session.merge(InstanceInfo(key=LAST_EVALUATION, value=now.isoformat()))
         if record and evaluation.changed:
             evaluation.events = _record(session, evaluation, now)
     if record and evaluation.changed:
@@ -230,3 +235,26 @@ def publish_freshness(instance: Instance, evaluation: Evaluation, now: datetime)
                   f"{node} <{prov}generatedAtTime> \"{taken.isoformat()}\"^^<{xsd}dateTime> ."]
     body = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
     instance.store.replace_graph(instance.uris.portal_graph("freshness"), body)
+
+
+def confirm_current(instance: Instance, publisher: str, slug: str, *, by: str = "", note: str = "",
+                    now: datetime) -> Evaluation:
+    """Record a publisher's "still current" for a dataset (it counts as an update), then re-evaluate.
+
+    The confirmation is kept (who, when, why) and the dataset's status is recorded at once, so a due
+    or overdue dataset goes back to fresh with its alert event.
+    """
+    with instance.session() as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.publisher == publisher, Dataset.slug == slug))
+        if dataset is None or dataset.withdrawn:
+            raise NotFoundError(f"no active dataset {publisher}/{slug}")
+        session.add(FreshnessConfirmation(dataset_id=dataset.id, confirmed_at=now, confirmed_by=by, note=note))
+        dataset.confirmed_at = now if dataset.confirmed_at is None else max(dataset.confirmed_at, now)
+    return evaluate_freshness(instance, now)
+
+
+def last_recorded_evaluation(instance: Instance) -> datetime | None:
+    """The instant of the last recorded evaluation (None before the first)."""
+    with instance.session() as session:
+        info = session.get(InstanceInfo, LAST_EVALUATION)
+    return datetime.fromisoformat(info.value) if info is not None else None

@@ -63,11 +63,13 @@ def test_sources_query_and_freshness(file_server: tuple[str, Path], capsys: pyte
     assert main(["query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "tsv"]) == 0
     assert int(capsys.readouterr().out.split()[1].split("^^")[0].strip('"')) > 100
     assert main(["freshness", "--now", "2999-01-01T00:00:00Z", "--format", "json"]) == 0
-    [what_if] = json.loads(capsys.readouterr().out)
-    assert what_if["status"] == "delinquent"
+    answer = json.loads(capsys.readouterr().out)
+    [what_if] = answer["datasets"]
+    assert answer["recorded"] is False and what_if["status"] == "delinquent"
+    assert what_if["evidence"]["expected_frequency"]["key"] == "MONTHLY"
     assert main(["freshness", "--format", "json"]) == 0  # a what-if left no trace: still fresh
-    [now] = json.loads(capsys.readouterr().out)
-    assert (now["status"], now["previous"]) == ("fresh", "fresh")
+    [now] = json.loads(capsys.readouterr().out)["datasets"]
+    assert (now["status"], now["previous"], now["changed"]) == ("fresh", "fresh", False)
 
 
 def test_harvest_of_an_invalid_table_exits_1_with_located_issues(file_server: tuple[str, Path],

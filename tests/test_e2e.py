@@ -172,7 +172,7 @@ def test_freshness_at_two_instants(portal: Portal) -> None:
     for label, offset in (("soon", timedelta(hours=1)), ("late", timedelta(days=5))):
         result = portal.cli("freshness", "--now", (changed + offset).isoformat(), "--format", "json")
         assert result.returncode == 0, result.stderr
-        statuses[label] = {d["dataset"]: d["status"] for d in json.loads(result.stdout)}
+        statuses[label] = {d["dataset"]: d["status"] for d in json.loads(result.stdout)["datasets"]}
     # Chicago permits are declared daily: fresh after an hour, delinquent (≥ 3 days) after five.
     assert statuses["soon"]["chicago/building-permits-tower-cranes"] == "fresh"
     assert statuses["late"]["chicago/building-permits-tower-cranes"] == "delinquent"

@@ -1,7 +1,118 @@
-"""Placeholder: being written (its helper replaces this file)."""
+"""Alerts for watchdogs, no account needed: the Atom feed, the alert pages, and `/freshness.json`."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import datetime, timezone
+from typing import Any
 
-bp = Blueprint(__name__.rsplit(".", 1)[-1], __name__)
+from flask import Blueprint, Response, jsonify, render_template, request
+from sqlalchemy import select
+
+from portal.alerts.events import view_of
+from portal.alerts.feed import PAGE_SIZE, FeedFilter, atom_page, select_events
+from portal.alerts.models import AlertEvent
+from portal.errors import NotFoundError, UsageError
+from portal.freshness_view import freshness_document
+from portal.web import get_instance
+
+bp = Blueprint("alerts", __name__)
+
+
+def _filters() -> FeedFilter:
+    args = request.args
+    return FeedFilter.parse(args.get("publisher"), args.get("theme"), args.get("dataset"), args.get("kind"))
+
+
+def _before() -> int | None:
+    raw = request.args.get("before")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise UsageError(f"before: an event number, not {raw!r}")
+    return int(raw)
+
+
+def _events(filters: FeedFilter, before: int | None, limit: int = PAGE_SIZE) -> list[AlertEvent]:
+    with get_instance().session() as session:
+        return select_events(session, publisher=filters.publisher, theme=filters.theme, dataset=filters.dataset,
+                             kind=filters.kind, before=before, limit=limit)
+
+
+@bp.get("/alerts.atom")
+def alerts_atom() -> Response:
+    """Every alert as an Atom feed (newest first, paged), filtered by ?publisher=, ?theme=, ?dataset=."""
+    instance = get_instance()
+    filters, before = _filters(), _before()
+    page = atom_page(instance.uris, _events(filters, before), filters, self_url=request.url,
+                     site_title=str(instance.settings.site_title), before=before)
+    response = Response(page.body, mimetype="application/atom+xml")
+    response.set_etag(page.etag.strip('"'))
+    if page.last_modified is not None:
+        response.last_modified = page.last_modified
+    response.cache_control.public = True
+    response.cache_control.max_age = 60
+    response.make_conditional(request)  # 304 when If-None-Match / If-Modified-Since say it is unchanged
+    return response
+
+
+def _event_json(event: AlertEvent) -> dict[str, Any]:
+    uris = get_instance().uris
+    return view_of(event, uris.dataset(event.publisher, event.dataset_slug)).payload() | {
+        "url": f"{uris.base}/alert/{event.event_id}"}
+
+
+@bp.get("/alerts")
+def alerts_page() -> str:
+    """The newest alerts as a page, with the feed links for the chosen filters."""
+    filters = _filters()
+    events = _events(filters, _before())
+    return render_template("alerts.html", events=[_event_json(e) for e in events], filters=filters.query(),
+                           page_size=PAGE_SIZE, older=events[-1].id if len(events) == PAGE_SIZE else None)
+
+
+@bp.get("/alerts.json")
+def alerts_json() -> Response:
+    """The newest alerts as JSON (same filters and paging as the feed)."""
+    filters = _filters()
+    events = _events(filters, _before())
+    return jsonify(filters=filters.query(), alerts=[_event_json(e) for e in events],
+                   next=events[-1].id if len(events) == PAGE_SIZE else None)
+
+
+def _event(event_id: str) -> AlertEvent:
+    with get_instance().session() as session:
+        event = session.scalar(select(AlertEvent).where(AlertEvent.event_id == event_id))
+    if event is None:
+        raise NotFoundError(f"no alert {event_id}")
+    return event
+
+
+@bp.get("/alert/<event_id>")
+def alert_page(event_id: str) -> str | Response:
+    """One alert: what changed, the evidence, and the dataset."""
+    if event_id.endswith(".json"):
+        return jsonify(_event_json(_event(event_id[:-5])))
+    return render_template("alert.html", alert=_event_json(_event(event_id)))
+
+
+def _now() -> datetime | None:
+    raw = request.args.get("now")
+    if raw is None:
+        return None
+    try:  # an unencoded "+01:00" arrives as " 01:00": "+" means space in a query string
+        value = datetime.fromisoformat(raw.replace(" ", "+") if raw.count(" ") == 1 and "T" in raw else raw)
+    except ValueError:
+        raise UsageError(f"now: not an ISO 8601 date-time: {raw!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@bp.get("/freshness.json")
+def freshness_json() -> Response:
+    """Every dataset's status with its evidence; the last recorded evaluation, or a what-if at ?now=."""
+    return jsonify(freshness_document(get_instance(), _now()))
+
+
+@bp.get("/freshness")
+def freshness_page() -> str:
+    """Every dataset's status with its evidence, as a page."""
+    return render_template("freshness.html", doc=freshness_document(get_instance(), _now()))

@@ -1,0 +1,273 @@
+"""Freshness alerts driven by `--now`: a daily dataset goes due, overdue, delinquent and back; the events,
+the Atom feed, `/freshness.json` and the CLI agree, and a metadata-only edit resets nothing."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.alerts.models import AlertEvent
+from portal.cli import main
+from portal.db import Dataset, FreshnessStatus
+from portal.evaluation import evaluate_all
+from portal.freshness import evaluate
+from portal.instance import Instance
+from portal.pipeline import add_source, harvest
+from portal.watch import confirm_current, evaluate_freshness
+from portal.web import create_app
+from tests.conftest import TOILETS
+from vocab.frequencies import normalise_frequency
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+CATALOGUE = """
+@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<> a dcat:Catalog ; dcat:dataset <https://lambeth.example/dataset/toilets> .
+<https://lambeth.example/dataset/toilets> a dcat:Dataset ;
+  dct:identifier "community-toilets" ;
+  dct:title "{title}"@en ;
+  dct:modified "{claimed}"^^xsd:dateTime ;
+  dcat:theme <http://publications.europa.eu/resource/authority/data-theme/HEAL> ;
+  dct:publisher [ a foaf:Agent ; dct:identifier "lambeth" ; foaf:name "London Borough of Lambeth" ] ;
+  dct:accrualPeriodicity <{frequency}> ;
+  dcat:distribution [ a dcat:Distribution ;
+    dcat:downloadURL <toilets.csv> ;
+    dcat:mediaType <https://www.iana.org/assignments/media-types/text/csv> ;
+    dct:conformsTo <urn:lodestar:schema:public-toilets> ] .
+"""
+DAILY = "http://publications.europa.eu/resource/authority/frequency/DAILY"
+
+
+def write_catalogue(root: Path, *, title: str = "Community toilets", claimed: datetime = T0,
+                    frequency: str = DAILY) -> None:
+    text = CATALOGUE.replace("{title}", title).replace("{claimed}", claimed.isoformat())
+    (root / "catalog.ttl").write_text(text.replace("{frequency}", frequency), encoding="utf-8")
+
+
+@pytest.fixture
+def daily(instance: Instance, file_server: tuple[str, Path]) -> Path:
+    """A daily dataset served over HTTP and harvested at T0; returns the served folder."""
+    url, root = file_server
+    write_catalogue(root)
+    shutil.copyfile(TOILETS, root / "toilets.csv")
+    add_source(instance, "lambeth", f"{url}/catalog.ttl")
+    harvest(instance, "lambeth", now=T0)
+    return root
+
+
+def events(instance: Instance) -> list[tuple[str, str | None]]:
+    with instance.session() as session:
+        return [(e.kind, e.previous) for e in session.scalars(select(AlertEvent).order_by(AlertEvent.id))]
+
+
+def feed_entries(client: Any, query: str = "") -> list[dict[str, str]]:
+    response = client.get(f"/alerts.atom{query}")
+    assert response.status_code == 200 and response.mimetype == "application/atom+xml"
+    root = ET.fromstring(response.data)
+    return [{"id": e.findtext(f"{ATOM}id"), "title": e.findtext(f"{ATOM}title"),
+             "kind": e.find(f"{ATOM}category").get("term")} for e in root.findall(f"{ATOM}entry")]
+
+
+def test_a_daily_dataset_goes_due_overdue_delinquent_and_back(instance: Instance, daily: Path) -> None:
+    assert events(instance) == []  # harvested fresh: nothing to tell
+    for moment in (T0 + 12 * HOUR, T0 + DAY, T0 + DAY + HOUR, T0 + 2 * DAY, T0 + 3 * DAY, T0 + 3 * DAY + HOUR):
+        evaluate_freshness(instance, moment)
+    assert events(instance) == [("due", "fresh"), ("overdue", "due"), ("delinquent", "overdue")]
+
+    # A metadata-only edit (new title, a newer claimed date) is no update: still delinquent, no event.
+    write_catalogue(daily, title="Public toilets", claimed=T0 + 3 * DAY)
+    harvest(instance, "lambeth", now=T0 + 3 * DAY + 2 * HOUR)
+    assert events(instance)[-1] == ("delinquent", "overdue") and len(events(instance)) == 3
+    with instance.session() as session:
+        dataset = session.scalar(select(Dataset))
+        assert dataset is not None and dataset.last_content_change == T0 and dataset.freshness_status == "delinquent"
+        assert dataset.title == "Public toilets"
+
+    # A content change is: back to fresh, one event, in the same run.
+    lines = (daily / "toilets.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (daily / "toilets.csv").write_text("".join(lines[:-1]), encoding="utf-8")
+    harvest(instance, "lambeth", now=T0 + 3 * DAY + 3 * HOUR)
+    assert events(instance)[-1] == ("fresh", "delinquent") and len(events(instance)) == 4
+    with instance.session() as session:
+        statuses = [s.status for s in session.scalars(select(FreshnessStatus).order_by(FreshnessStatus.id))]
+    assert statuses == ["fresh", "due", "overdue", "delinquent", "fresh"]
+
+
+def test_each_status_change_writes_its_event_in_the_same_transaction(
+        instance: Instance, daily: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import portal.watch as watch
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("crash while writing the event")
+
+    monkeypatch.setattr(watch, "event_row", broken)
+    with pytest.raises(RuntimeError):
+        evaluate_freshness(instance, T0 + DAY)
+    with instance.session() as session:  # neither the status nor the history moved without the event
+        assert session.scalar(select(Dataset.freshness_status)) == "fresh"
+        assert session.scalar(select(func.count()).select_from(FreshnessStatus)) == 1
+    monkeypatch.undo()
+    evaluate_freshness(instance, T0 + DAY)  # after the "restart" the change is recorded, once
+    evaluate_freshness(instance, T0 + DAY + HOUR)
+    assert events(instance) == [("due", "fresh")]
+
+
+def test_the_atom_feed_has_stable_entries_filters_and_conditional_get(instance: Instance, daily: Path) -> None:
+    for moment in (T0 + DAY, T0 + 2 * DAY):
+        evaluate_freshness(instance, moment)
+    client = create_app(instance=instance).test_client()
+    first = feed_entries(client)
+    assert [e["kind"] for e in first] == ["overdue", "due"]  # newest first
+    assert all(e["id"].startswith("http://") and "/alert/evt_" in e["id"] for e in first)
+    instance.close()
+    reopened = Instance(instance.settings)  # a restart: the same entries, the same ids
+    client = create_app(instance=reopened).test_client()
+    assert feed_entries(client) == first
+    assert feed_entries(client, "?publisher=lambeth") == first
+    assert feed_entries(client, "?dataset=lambeth/community-toilets") == first
+    assert feed_entries(client, "?theme=HEAL") == first
+    assert feed_entries(client, "?theme=http://publications.europa.eu/resource/authority/data-theme/HEAL") == first
+    assert feed_entries(client, "?publisher=leeds") == []
+    assert feed_entries(client, "?theme=ENVI") == []
+
+    response = client.get("/alerts.atom")
+    etag, modified = response.headers["ETag"], response.headers["Last-Modified"]
+    assert client.get("/alerts.atom", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/alerts.atom", headers={"If-Modified-Since": modified}).status_code == 304
+    evaluate_freshness(reopened, T0 + 3 * DAY)
+    changed = client.get("/alerts.atom", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    for bad in ("?theme=NOT-A-THEME", "?dataset=no-slash", "?kind=exploded", "?before=x"):
+        answer = client.get(f"/alerts.atom{bad}", headers={"Accept": "application/json"})
+        assert answer.status_code == 400 and answer.get_json()["error"], bad
+    entry = first[0]["id"].rsplit("/", 1)[-1]
+    page = client.get(f"/alert/{entry}.json").get_json()
+    assert page["id"] == entry and page["data"]["kind"] == "overdue"
+    assert client.get("/alert/evt_nope").status_code == 404
+    reopened.close()
+
+
+def test_freshness_json_shows_the_recorded_evaluation_or_a_what_if(instance: Instance, daily: Path) -> None:
+    evaluate_freshness(instance, T0 + 3 * HOUR)
+    client = create_app(instance=instance).test_client()
+    recorded = client.get("/freshness.json").get_json()
+    assert recorded["recorded"] is True and recorded["evaluated_at"] == (T0 + 3 * HOUR).isoformat()
+    [entry] = recorded["datasets"]
+    assert entry["status"] == "fresh" and entry["last_content_change"] == T0.isoformat()
+    assert entry["expected_frequency"]["key"] == "DAILY"
+    assert entry["thresholds"]["due_at"] == (T0 + DAY).isoformat()
+    assert entry["thresholds"]["overdue_at"] == (T0 + 2 * DAY).isoformat()
+    assert entry["claimed_modified"] == T0.isoformat()
+    what_if = client.get(f"/freshness.json?now={(T0 + 5 * DAY).isoformat()}").get_json()
+    assert what_if["recorded"] is False and what_if["datasets"][0]["status"] == "delinquent"
+    assert client.get("/freshness.json").get_json()["datasets"][0]["status"] == "fresh"  # nothing recorded
+    assert client.get("/freshness.json?now=yesterday").status_code == 400
+    assert client.get("/freshness").status_code == 200
+
+
+def test_the_claim_is_shown_beside_the_evidence(instance: Instance, daily: Path) -> None:
+    write_catalogue(daily, claimed=datetime(2026, 5, 3, tzinfo=timezone.utc))
+    harvest(instance, "lambeth", now=T0 + 2 * HOUR)
+    [outcome] = evaluate_freshness(instance, T0 + 5 * DAY)
+    assert outcome.evidence()["claim"] == "claims updated 3 May 2026; content unchanged since 2 Mar 2026"
+
+
+def test_confirming_still_current_counts_as_an_update(instance: Instance, daily: Path) -> None:
+    evaluate_freshness(instance, T0 + 2 * DAY)
+    confirm_current(instance, "lambeth", "community-toilets", by="officer@lambeth.example", note="no change",
+                    now=T0 + 2 * DAY + HOUR)
+    assert events(instance) == [("overdue", "fresh"), ("fresh", "overdue")]
+    [outcome] = evaluate_freshness(instance, T0 + 2 * DAY + 2 * HOUR)
+    assert outcome.result.status == "fresh" and "confirmed still current" in outcome.result.reason
+    [later] = evaluate_freshness(instance, T0 + 3 * DAY + 2 * HOUR, record=False)
+    assert later.result.status == "due"  # the confirmation dates the update, like a content change
+
+
+def test_a_dataset_whose_tables_never_validated_is_unpublished_not_fresh(
+        instance: Instance, file_server: tuple[str, Path]) -> None:
+    url, root = file_server
+    write_catalogue(root)
+    (root / "toilets.csv").write_text("NAME,LAT\nA,not-a-number\n", encoding="utf-8")
+    add_source(instance, "lambeth", f"{url}/catalog.ttl")
+    harvest(instance, "lambeth", now=T0)
+    [outcome] = evaluate_freshness(instance, T0 + HOUR)
+    assert outcome.result.status == "unpublished" and "validated" in outcome.result.reason
+    shutil.copyfile(TOILETS, root / "toilets.csv")
+    harvest(instance, "lambeth", now=T0 + 2 * HOUR)
+    [outcome] = evaluate_freshness(instance, T0 + 3 * HOUR)
+    assert outcome.result.status == "fresh"
+    assert events(instance) == []  # unpublished → fresh alerts nobody
+
+
+def test_withdrawal_writes_an_event(instance: Instance, daily: Path) -> None:
+    (daily / "catalog.ttl").write_text(CATALOGUE.split("<https://lambeth")[0].replace(
+        "; dcat:dataset", ".\n#").replace("{title}", ""), encoding="utf-8")
+    outcome = harvest(instance, "lambeth", now=T0 + HOUR, confirm_withdrawals=True)
+    assert outcome.datasets_withdrawn == 1
+    assert events(instance) == [("withdrawn", "fresh")]
+
+
+def test_the_columns_agree_with_evaluate_on_random_datasets(instance: Instance) -> None:
+    from portal.db import Source
+
+    texts = ["daily", "R/P1W", "monthly", "P3D", "irregular", None, "every full moon", "annual", "PT6H",
+             "http://publications.europa.eu/resource/authority/frequency/QUARTERLY", "hourly", "never"]
+    rng = random.Random(7)
+    now = T0 + 100 * DAY
+    with instance.session() as session:
+        source = Source(name="s", url="http://x.example", kind="dcat")
+        session.add(source)
+        for n in range(400):
+            change = None if rng.random() < 0.1 else now - timedelta(seconds=rng.randrange(0, 400 * 86400))
+            confirmed = now - timedelta(seconds=rng.randrange(0, 90 * 86400)) if rng.random() < 0.2 else None
+            state = rng.choice([None, "published", "published", "unpublished"])
+            session.add(Dataset(source=source, publisher="p", slug=f"d{n:03}", identifier=str(n), title="",
+                                frequency=rng.choice(texts), last_content_change=change, confirmed_at=confirmed,
+                                publication_state=state))
+    with instance.session() as session:
+        table = evaluate_all(session, now)
+        rows = {d.slug: d for d in session.scalars(select(Dataset))}
+    assert len(table) == 400
+    for row in range(len(table)):
+        dataset = rows[table.slugs[row]]
+        expected = evaluate(normalise_frequency(dataset.frequency), dataset.last_content_change, now,
+                            confirmed=dataset.confirmed_at).status
+        if dataset.publication_state == "unpublished":
+            expected = "unpublished"
+        assert table.status(row) == expected == table.result(row).status, dataset.slug
+
+
+def test_the_cli_records_lists_and_explains(instance: Instance, daily: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LODESTAR_INSTANCE", str(instance.settings.instance_path))
+    monkeypatch.setenv("LODESTAR_BASE_URL", instance.settings.base_url)
+    instance.close()
+    assert main(["freshness", "--now", (T0 + 2 * DAY).isoformat(), "--format", "json"]) == 0
+    what_if = json.loads(capsys.readouterr().out)
+    assert what_if["recorded"] is False and what_if["datasets"][0]["status"] == "overdue"
+    assert main(["alerts", "list", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["freshness", "--now", (T0 + 2 * DAY).isoformat(), "--record"]) == 0
+    assert "1 alert event(s) written" in capsys.readouterr().out
+    assert main(["alerts", "list", "--format", "json"]) == 0
+    [alert] = json.loads(capsys.readouterr().out)
+    assert alert["type"] == "dataset.overdue" and alert["data"]["dataset"] == "lambeth/community-toilets"
+    assert main(["alerts", "list", "--theme", "BOGUS"]) == 2
+    assert main(["confirm-current", "lambeth/community-toilets", "--by", "me", "--now",
+                 (T0 + 2 * DAY + HOUR).isoformat()]) == 0
+    assert "now fresh" in capsys.readouterr().out
+    assert main(["confirm-current", "lambeth/nope"]) == 2
+    assert "no active dataset lambeth/nope" in capsys.readouterr().err

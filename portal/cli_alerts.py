@@ -37,16 +37,17 @@ def cmd_freshness(args: argparse.Namespace) -> int:
         evaluation = evaluate_freshness(instance, now, record=args.now is None or args.record)
         recorded = args.now is None or args.record
     changed = set(evaluation.changed)
+    ordered = evaluation.table.rows()
     if args.format == "json":
         print(json.dumps({
             "evaluated_at": now.isoformat(), "recorded": recorded, "events_written": evaluation.events,
             "datasets": [{"dataset": f"{o.publisher}/{o.dataset}", "title": o.title, "status": o.result.status,
                           "previous": o.previous, "changed": row in changed, "alert": o.alert,
                           "since": o.since.isoformat() if o.since else None, "evidence": o.evidence()}
-                         for row, o in enumerate(evaluation)]}, indent=2))
+                         for row, o in ((row, evaluation.outcome(row)) for row in ordered)]}, indent=2))
         return 0
     print(f"freshness at {now.isoformat()}" + ("" if recorded else " (what-if: nothing recorded)"))
-    for row, o in enumerate(evaluation):
+    for row, o in ((row, evaluation.outcome(row)) for row in ordered):
         flag = f" (was {o.previous})" if row in changed and o.previous else ""
         claim = o.evidence()["claim"]
         print(f"{o.result.status:<12}{o.publisher}/{o.dataset}{flag} — {o.result.reason}"

@@ -11,21 +11,21 @@ two to the same verdict.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import Dataset
 from portal.freshness import (
     DELINQUENT, DUE, EXEMPT, FRESH, OVERDUE, UNKNOWN, UNPUBLISHED, FreshnessResult, evaluate, thresholds_for,
 )
-from vocab.frequencies import Frequency, normalise_frequency
+from vocab.frequencies import Frequency, normalise_frequency, read_frequency
 
 
 #: Status codes in the arrays, and their names.
@@ -57,15 +57,14 @@ def _schedule(text: str | None) -> _Schedule:
 
 def _instants(values: Sequence[Any]) -> np.ndarray:
     """Database timestamps (SQLite text, or naive/aware datetimes from other drivers) as UTC datetime64[us]."""
-    plain: list[Any] = []
-    for value in values:
-        if value is None:
-            plain.append("NaT")
-        elif isinstance(value, datetime):
-            plain.append(value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value)
-        else:
-            plain.append(value)
-    return np.array(plain, dtype="datetime64[us]")
+    plain = ["NaT" if value is None else value for value in values]  # numpy parses "NaT" fast, None slowly
+    try:  # ISO text (SQLite) and naive datetimes (stored as UTC) convert in one go
+        return np.array(plain, dtype="datetime64[us]")
+    except (TypeError, ValueError):
+        pass
+    return np.array([value.astimezone(timezone.utc).replace(tzinfo=None)
+                     if isinstance(value, datetime) and value.tzinfo else value for value in plain],
+                    dtype="datetime64[us]")
 
 
 def _aware(value: np.datetime64) -> datetime | None:
@@ -117,9 +116,9 @@ class FreshnessTable:
                                    "published; it is judged once a table is.")
         frequency = schedule.frequency
         if frequency is None and self.frequencies[row]:
+            problem = read_frequency(self.frequencies[row]).problem or f"{self.frequencies[row]!r} is unreadable"
             return FreshnessResult(UNKNOWN, None, _aware(self.last_change[row]), None, None, None, None,
-                                   f"Declared frequency {self.frequencies[row]!r} could not be read, so "
-                                   "freshness cannot be judged (nothing is guessed).")
+                                   f"{problem}, so freshness cannot be judged (nothing is guessed).")
         return evaluate(frequency, _aware(self.last_change[row]), self.now, confirmed=_aware(self.confirmed[row]))
 
     def since(self, row: int) -> datetime | None:
@@ -144,18 +143,26 @@ class FreshnessTable:
         """The publisher's last "still current" confirmation of one row."""
         return _aware(self.confirmed[row])
 
-    def rows(self, publisher: str | None = None) -> Iterator[int]:
-        """Row numbers, optionally of one publisher."""
-        return (row for row, name in enumerate(self.publishers) if publisher is None or name == publisher)
+    def rows(self, publisher: str | None = None) -> list[int]:
+        """Row numbers in the order people read them (publisher, then dataset), optionally of one publisher."""
+        chosen = [row for row, name in enumerate(self.publishers) if publisher is None or name == publisher]
+        return sorted(chosen, key=lambda row: (self.publishers[row], self.slugs[row]))
 
 
-def _judge(schedules: list[_Schedule], states: list[str | None], last: np.ndarray, now: datetime) -> np.ndarray:
-    """Status codes from the schedules, publication states and last updates, all at once."""
-    count = len(schedules)
-    due = np.fromiter((s.due for s in schedules), dtype=np.int64, count=count)
-    overdue = np.fromiter((s.overdue for s in schedules), dtype=np.int64, count=count)
-    delinquent = np.fromiter((s.delinquent for s in schedules), dtype=np.int64, count=count)
-    exempt = np.fromiter((s.exempt for s in schedules), dtype=bool, count=count)
+def _judge(frequencies: Sequence[str | None], states: Sequence[str | None], last: np.ndarray,
+           now: datetime) -> np.ndarray:
+    """Status codes from the frequencies, publication states and last updates, all at once.
+
+    Each distinct frequency text is read once; its thresholds are gathered for every row by index.
+    """
+    count = len(frequencies)
+    distinct: dict[str | None, int] = {}
+    index = np.fromiter((distinct.setdefault(text, len(distinct)) for text in frequencies), dtype=np.int64,
+                        count=count)
+    schedules = [_schedule(text) for text in distinct]
+    due, overdue, delinquent = (np.array([getattr(s, name) for s in schedules] or [0], dtype=np.int64)[index]
+                                for name in ("due", "overdue", "delinquent"))
+    exempt = np.array([s.exempt for s in schedules] or [False], dtype=bool)[index]
     unpublished = np.fromiter((state == UNPUBLISHED for state in states), dtype=bool, count=count)
     moment = np.datetime64(now.astimezone(timezone.utc).replace(tzinfo=None), "us")
     missing = np.isnat(last)
@@ -172,22 +179,37 @@ def _judge(schedules: list[_Schedule], states: list[str | None], last: np.ndarra
     return codes
 
 
+def _fetch(session: Session) -> list[tuple[Any, ...]]:
+    """The facts of every active dataset, straight from the driver (no per-row ORM work).
+
+    On SQLite the status index is bypassed: nearly every dataset is active, and reading the table
+    in order beats one index look-up per row (twice as fast at 100,000 datasets).
+    """
+    statement = select(
+        Dataset.id, Dataset.publisher, Dataset.slug, Dataset.title, Dataset.frequency,
+        Dataset.last_content_change, Dataset.confirmed_at, Dataset.claimed_modified,
+        Dataset.publication_state, Dataset.freshness_status, Dataset.freshness_since,
+    ).where(Dataset.status == "active").with_hint(Dataset, "NOT INDEXED", dialect_name="sqlite")
+    connection = session.connection()
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def evaluate_all(session: Session, now: datetime) -> FreshnessTable:
     """Judge every active dataset at `now` (one query; no per-dataset Python beyond reading columns)."""
     if now.tzinfo is None:
         raise ValueError("`now` must be timezone-aware")
-    raw = type_coerce  # timestamps come back as the driver gives them, parsed below in one go
-    rows = session.execute(select(
-        Dataset.id, Dataset.publisher, Dataset.slug, Dataset.title, Dataset.frequency,
-        raw(Dataset.last_content_change, String), raw(Dataset.confirmed_at, String),
-        raw(Dataset.claimed_modified, String), Dataset.publication_state, Dataset.freshness_status,
-        raw(Dataset.freshness_since, String),
-    ).where(Dataset.status == "active").order_by(Dataset.publisher, Dataset.slug)).all()
+    rows = _fetch(session)
     columns = list(zip(*rows)) if rows else [()] * 11
     ids, publishers, slugs, titles, frequencies, changes, confirmations, claims, states, recorded, since = columns
     last_change, confirmed = _instants(changes), _instants(confirmations)
     last = np.fmax(last_change, confirmed)  # NaT only where both are missing
-    codes = _judge([_schedule(text) for text in frequencies], list(states), last, now)
+    codes = _judge(frequencies, states, last, now)
     return FreshnessTable(now, np.array(ids, dtype=np.int64), list(publishers), list(slugs), list(titles),
                           list(frequencies), codes, last_change, confirmed, _instants(claims), list(recorded),
                           _instants(since))

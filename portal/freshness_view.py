@@ -25,7 +25,7 @@ def freshness_document(instance: Instance, now: datetime | None = None) -> dict[
     return {"evaluated_at": at.isoformat(), "recorded": now is None,
             "last_recorded_evaluation": recorded_at.isoformat() if recorded_at else None,
             "counts": _counts(evaluation, recorded=now is None),
-            "datasets": [_entry(instance, evaluation, row, recorded=now is None) for row in range(len(evaluation))]}
+            "datasets": [_entry(instance, evaluation, row, recorded=now is None) for row in evaluation.table.rows()]}
 
 
 def _status(evaluation: Evaluation, row: int, recorded: bool) -> str:

@@ -13,7 +13,7 @@ from portal.db import Dataset, FreshnessStatus, Resource, ResourceVersion
 from portal.errors import NotFoundError
 from portal.instance import Instance
 from portal.stars import dataset_stars
-from portal.watch import latest_statuses
+from portal.watch import claim_text, latest_statuses
 from vocab.frequencies import normalise_frequency
 from vocab.namespaces import PREFIXES
 
@@ -157,6 +157,8 @@ def dataset_detail(instance: Instance, publisher: str, slug: str) -> dict[str, A
             "description": dataset.description,
             "metadata": dataset.metadata_json,
             "claimed_modified": _iso(dataset.claimed_modified),
+            "claim": claim_text(dataset.claimed_modified, dataset.last_content_change),
+            "confirmed_current_at": _iso(dataset.confirmed_at),
             "first_seen": _iso(dataset.first_seen),
             "last_seen": _iso(dataset.last_seen),
             "source": dataset.source.name,

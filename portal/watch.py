@@ -115,7 +115,8 @@ class Evaluation:
                                 table.confirmed_at(row), table.last_change_at(row), table.frequencies[row])
 
     def __iter__(self) -> Iterator[FreshnessOutcome]:
-        return (self.outcome(row) for row in range(len(self.table)))
+        """Every dataset's outcome, by publisher and then dataset."""
+        return (self.outcome(row) for row in self.table.rows())
 
     def __len__(self) -> int:
         return len(self.table)

@@ -74,8 +74,9 @@ def test_licences(value: str, code: str | None) -> None:
     ("http://purl.org/cld/freq/quarterly", "QUARTERLY"),
     ("jährlich", "ANNUAL"), ("mensual", "MONTHLY"), ("jaarlijks", "ANNUAL"),  # EU table labels
     ("semidaily", "DAILY_2"), ("quinquennial", "QUINQUENNIAL"),  # udata, later EU codes
-    ("indien nodig", None),  # dcat/antwerpen_dcat.xml, in descriptions ("as needed" in Dutch): no EU 2016 label
-    ("every full moon", None), ("punctual", None), ("", None), ("R/P0D", None), ("R/P1X", None),
+    ("indien nodig", "AS_NEEDED"),  # dcat/antwerpen_dcat.xml, in descriptions ("as needed" in Dutch)
+    ("punctual", "AS_NEEDED"),  # udata's id; udata maps punctual → as_needed (LEGACY_FREQUENCIES)
+    ("every full moon", None), ("", None), ("R/P0D", None), ("R/P1X", None),
 ])
 def test_frequencies(value: str, code: str | None) -> None:
     assert frequency(value) == (f"{EU}frequency/{code}" if code else None)

@@ -1,18 +1,29 @@
-"""Declared update frequencies, normalised to EU frequency concepts and expected periods.
+"""Declared update frequencies, read into EU frequency concepts and expected periods.
 
-`normalise_frequency` turns what publishers write in `dct:accrualPeriodicity` or in CKAN extras
-(EU authority URIs, Dublin Core Collection frequency URIs, ISO 8601 durations, HDX day counts,
-free English text) into one `Frequency`: an EU concept with the period between updates that the
-freshness check (`portal.freshness`) expects, or an exemption.
+`read_frequency` is the one reader of what publishers write in `dct:accrualPeriodicity`, CKAN
+extras or udata's ``frequency``: EU authority and Dublin Core Collection frequency IRIs, EU codes,
+Dublin Core and udata ids, ISO 8601 durations and repeating intervals, HDX day counts, the EU
+table's labels in every EU language, and free text in English, German, French, Dutch and Spanish
+(`vocab.frequency_text`). It gives a `FrequencyReading`: the `Frequency` (an EU concept with the
+period between updates that `portal.freshness` expects, or an exemption), or why there is none.
+Nothing is guessed: text the grammar cannot account for word by word is "unreadable".
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
+from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import Mapping
+from typing import Literal
+
+import isodate
+
+from vocab.authority import table
+from vocab.frequency_text import Phrase, Said, Span, read_words, tokens
+from vocab.frequency_words import lexicons
 
 EU_FREQUENCY_BASE = "http://publications.europa.eu/resource/authority/frequency/"
 CLD_FREQUENCY_BASE = "http://purl.org/cld/freq/"
@@ -112,80 +123,50 @@ FREQUENCIES: Mapping[str, Frequency] = MappingProxyType({f.key: f for f in _TABL
 # EU codes by the skos:exactMatch links in the 2016 EU table.
 _CLD: Mapping[str, str] = {
     "daily": "DAILY", "weekly": "WEEKLY", "semiweekly": "WEEKLY_2",
-    "threetimesaweek": "WEEKLY_3", "biweekly": "BIWEEKLY", "monthly": "MONTHLY",
-    "semimonthly": "MONTHLY_2", "threetimesamonth": "MONTHLY_3", "bimonthly": "BIMONTHLY",
-    "quarterly": "QUARTERLY", "threetimesayear": "ANNUAL_3", "semiannual": "ANNUAL_2",
+    "threeTimesAWeek": "WEEKLY_3", "biweekly": "BIWEEKLY", "monthly": "MONTHLY",
+    "semimonthly": "MONTHLY_2", "threeTimesAMonth": "MONTHLY_3", "bimonthly": "BIMONTHLY",
+    "quarterly": "QUARTERLY", "threeTimesAYear": "ANNUAL_3", "semiannual": "ANNUAL_2",
     "annual": "ANNUAL", "biennial": "BIENNIAL", "triennial": "TRIENNIAL",
     "continuous": "CONT", "irregular": "IRREG",
 }
 
-# Free-text forms seen in CKAN extras and portal UIs, in compact form (lower case, letters and
-# digits only). EU codes and labels are added below. "biweekly" and "bimonthly" follow OP (every
-# two weeks / months); "biannual" is read as twice a year.
-_SYNONYMS: Mapping[str, str] = {
-    "everyday": "DAILY", "eachday": "DAILY", "onceaday": "DAILY", "oncedaily": "DAILY",
-    "day": "DAILY", "perday": "DAILY", "twicedaily": "DAILY_2", "semidaily": "DAILY_2",
-    "everyweek": "WEEKLY", "onceaweek": "WEEKLY", "week": "WEEKLY",
-    "twiceweekly": "WEEKLY_2", "twiceaweek": "WEEKLY_2",
-    "fortnightly": "BIWEEKLY", "everyotherweek": "BIWEEKLY",
-    "everymonth": "MONTHLY", "onceamonth": "MONTHLY", "month": "MONTHLY",
-    "twicemonthly": "MONTHLY_2", "twiceamonth": "MONTHLY_2",
-    "everyothermonth": "BIMONTHLY", "everyquarter": "QUARTERLY",
-    "annually": "ANNUAL", "yearly": "ANNUAL", "everyyear": "ANNUAL", "onceayear": "ANNUAL",
-    "year": "ANNUAL", "semiannually": "ANNUAL_2", "biannual": "ANNUAL_2",
-    "biannually": "ANNUAL_2", "halfyearly": "ANNUAL_2", "twiceayear": "ANNUAL_2",
-    "twiceyearly": "ANNUAL_2", "biennially": "BIENNIAL", "triennially": "TRIENNIAL",
-    "realtime": "UPDATE_CONT", "live": "UPDATE_CONT", "continuously": "UPDATE_CONT",
-    "continual": "CONT", "continually": "CONT", "irregularly": "IRREG", "adhoc": "IRREG",
-    "asrequired": "AS_NEEDED", "whenneeded": "AS_NEEDED", "whenrequired": "AS_NEEDED",
-    "ondemand": "AS_NEEDED", "notupdated": "NEVER", "noupdates": "NEVER",
+# udata's dataset frequency ids that are neither EU codes nor CLD terms, from
+# opendatateam/udata udata/core/dataset/constants.py: UPDATE_FREQUENCIES and LEGACY_FREQUENCIES
+# @ 2833941bd1df7b518bd30c84a05f8811905ed529 (punctual, fourTimesADay, …, quinquennial) and
+# @ 01fa1ed3001fdf19f042ab9ade1bb4839a097f8d (ids become EU codes in lower case: "daily_2",
+# "irreg", "update_cont"; those are read as EU codes). udata's own mapping in the later commit is
+# followed: punctual → as_needed, realtime → update_cont, biannual → annual_2. "notPlanned" is in
+# the issue's list but in neither stored version (the later one has "not_planned"). The French
+# labels ("Ponctuelle", "Temps réel", "Sans régularité" …, udata/translations/fr/LC_MESSAGES/udata.po
+# @ 014a7705188b504de3c204414e3a99a2facfbbcb) are read as French free text.
+_UDATA: Mapping[str, str | timedelta] = {
+    "unknown": "UNKNOWN", "punctual": "AS_NEEDED", "hourly": "HOURLY", "fourTimesADay": _DAY / 4,
+    "threeTimesADay": _DAY / 3, "semidaily": "DAILY_2", "fourTimesAWeek": _WEEK / 4,
+    "quinquennial": "QUINQUENNIAL", "notPlanned": "NOT_PLANNED", "other": "OTHER",
+    "fortnighly": "BIWEEKLY", "biannual": "ANNUAL_2", "realtime": "UPDATE_CONT",
 }
 
 # HDX `data_update_frequency`: a number of days; 0 is "Live", -1 "Never", -2 "As needed".
 _HDX_SPECIAL: Mapping[int, str] = {0: "UPDATE_CONT", -1: "NEVER", -2: "AS_NEEDED"}
-
-_UNITS: Mapping[str, timedelta] = {
-    "minute": _MINUTE, "min": _MINUTE, "hour": _HOUR, "hr": _HOUR, "day": _DAY,
-    "week": _WEEK, "month": _MONTH, "quarter": 3 * _MONTH, "year": _YEAR,
-    "daily": _DAY, "weekly": _WEEK, "monthly": _MONTH, "yearly": _YEAR, "annually": _YEAR,
-}
-_NUMBERS: Mapping[str, int] = {
-    "a": 1, "an": 1, "one": 1, "other": 2, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "fifteen": 15, "twenty": 20, "thirty": 30, "once": 1, "twice": 2, "thrice": 3,
-}
-_UNIT_RE = r"(minute|min|hour|hr|day|week|month|quarter|year)s?"
-_EVERY_RE = re.compile(rf"^(?:once )?(?:every|each) (?:(\d+(?:\.\d+)?|[a-z]+) )?{_UNIT_RE}$")
-_TIMES_RE = re.compile(
-    rf"^(\d+|[a-z]+)(?: times)? (?:(?:a|an|per|every|each) {_UNIT_RE}|(daily|weekly|monthly|yearly|annually))$"
-)
-_ISO_RE = re.compile(
-    r"^P(?!$)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?"
-    r"(?:(\d+(?:[.,]\d+)?)D)?(?:T(?=\d)(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?"
-    r"(?:(\d+(?:[.,]\d+)?)S)?)?$"
-)
-_ISO_UNITS = (_YEAR, _MONTH, _WEEK, _DAY, _HOUR, _MINUTE, timedelta(seconds=1))
+_SECONDS: Mapping[str, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+_ISO_SIGNS = frozenset("0123456789.,YMWDTHS-:")
+_LONGEST = 200  # characters; longer text is no frequency, and is not parsed
+_MOST_WORDS = 12
 
 
-def _compact(text: str) -> str:
-    """Lower case, letters and digits only: the key for alias lookups."""
-    return re.sub(r"[^0-9a-z]", "", text.lower())
+@dataclass(frozen=True)
+class FrequencyReading:
+    """What a declared frequency was read as: the `Frequency`, or the reason there is none.
 
+    ``given`` is the value as the source gave it, whitespace collapsed. ``state`` is ``read``,
+    ``missing`` (nothing declared) or ``unreadable`` (declared, but not something Lodestar can read
+    without guessing; ``problem`` says why in one English sentence).
+    """
 
-def _aliases() -> dict[str, str]:
-    """Compact alias → EU code: codes, English labels, CLD terms and synonyms."""
-    aliases = {_compact(f.key): f.key for f in _TABLE}
-    aliases.update({_compact(f.label): f.key for f in _TABLE})
-    aliases.update(_CLD)
-    aliases.update(_SYNONYMS)
-    return aliases
-
-
-_ALIASES: Mapping[str, str] = MappingProxyType(_aliases())
-_EU_CODES: Mapping[str, str] = MappingProxyType({code.lower(): code for code in FREQUENCIES})
-_BY_PERIOD: Mapping[timedelta, Frequency] = MappingProxyType(
-    {f.period: f for f in reversed(_TABLE) if f.period is not None}
-)
+    frequency: Frequency | None
+    given: str | None
+    state: Literal["read", "missing", "unreadable"]
+    problem: str | None = None
 
 
 def _plural(n: float, unit: str) -> str:
@@ -203,125 +184,212 @@ def _describe(period: timedelta) -> str:
     return "every " + _plural(round(seconds, 3), "second")
 
 
+@cache
+def _by_period() -> Mapping[timedelta, Frequency]:
+    """Period → the first EU concept listed with it."""
+    return MappingProxyType({f.period: f for f in reversed(_TABLE) if f.period is not None})
+
+
 def frequency_for_period(period: timedelta) -> Frequency:
     """The EU frequency whose period is exactly ``period``, else a ``CUSTOM`` one."""
-    known = _BY_PERIOD.get(period)
+    known = _by_period().get(period)
     if known is not None:
         return known
     return Frequency(CUSTOM, "", _describe(period), period)
 
 
-def _from_period(period: timedelta | None) -> Frequency | None:
-    """`frequency_for_period`, or None for missing, zero or negative periods."""
-    if period is None or period <= timedelta(0):
-        return None
-    return frequency_for_period(period)
+def _exact(seconds: Fraction) -> timedelta:
+    """``seconds`` as a timedelta, to the microsecond."""
+    return timedelta(microseconds=round(seconds * 10**6))
 
 
-def _scaled(unit: timedelta, factor: float) -> timedelta | None:
-    """``unit * factor`` rounded to the second, or None when out of range."""
+def _months(count: Fraction) -> timedelta:
+    """``count`` months: whole twelves are years of 365 days, the rest months of 30 days."""
+    years, rest = divmod(count, 12)
+    return _exact((years * 365 + rest * 30) * 86400)
+
+
+def _span_period(span: Span) -> timedelta:
+    """The period of a span said in words."""
+    if span.unit in ("month", "year"):
+        return _months(span.amount * (12 if span.unit == "year" else 1))
+    return _exact(span.amount * _SECONDS[span.unit])
+
+
+def _is_iso_time(text: str) -> bool:
+    """True for an ISO 8601 date or date and time, the start or end of a repeating interval."""
     try:
-        return timedelta(seconds=round(unit.total_seconds() * factor))
-    except (OverflowError, ValueError):
-        return None
+        isodate.parse_datetime(text) if "T" in text else isodate.parse_date(text)
+    except (isodate.ISO8601Error, ValueError, ArithmeticError):
+        return False
+    return True
 
 
-def _span(unit: timedelta, count: float) -> timedelta | None:
-    """``count`` units; whole twelves of months count as years (``P12M`` is annual)."""
-    if unit == _MONTH and count >= 12:
-        years, months = divmod(count, 12)
-        whole, rest = _scaled(_YEAR, years), _scaled(_MONTH, months)
-        return None if whole is None or rest is None else whole + rest
-    return _scaled(unit, count)
-
-
-def _iso_duration(text: str) -> timedelta | None:
-    """An ISO 8601 duration (``P1D``, ``PT1H``, ``P0.5M``) or repeating interval (``R/P1D``)."""
-    if text.startswith("R"):
-        parts = text.split("/")
+def _iso_period(compact: str) -> timedelta | None:
+    """An ISO 8601 duration (``P1D``) or repeating interval (``R/P1D``, ``R5/2020-01-01/P1M``), read by isodate."""
+    duration = compact
+    if compact.startswith("R"):
+        parts = compact.split("/")
+        count = parts[0][1:]
         durations = [p for p in parts[1:] if p.startswith("P")]
-        if not re.fullmatch(r"R\d*", parts[0]) or len(durations) != 1 or len(parts) > 3:
+        ends = [p for p in parts[1:] if not p.startswith("P")]
+        if (count and not count.isdigit()) or len(parts) not in (2, 3) or len(durations) != 1:
             return None
-        text = durations[0]
-    match = _ISO_RE.match(text)
-    if match is None:
+        if not all(_is_iso_time(end) for end in ends):
+            return None
+        duration = durations[0]
+    try:
+        parsed = isodate.parse_duration(duration)
+        if isinstance(parsed, isodate.Duration):
+            months = Fraction(parsed.years) * 12 + Fraction(parsed.months)
+            return parsed.tdelta + _months(months)
+    except (isodate.ISO8601Error, ValueError, ArithmeticError):  # OverflowError is an ArithmeticError
         return None
-    total = timedelta(0)
-    for value, unit in zip(match.groups(), _ISO_UNITS):
-        if value is not None:
-            part = _span(unit, float(value.replace(",", ".")))
-            if part is None:
-                return None
-            try:
-                total += part
-            except OverflowError:
-                return None
-    return total
+    return parsed if isinstance(parsed, timedelta) else None
 
 
-def _count(word: str) -> float | None:
-    """A count written as digits or as an English word."""
-    if re.fullmatch(r"\d+(?:\.\d+)?", word):
-        return float(word)
-    return _NUMBERS.get(word)
+def _key(value: str) -> str:
+    """The lookup key of an id or code: case-folded, without ``_`` and ``-``."""
+    return value.casefold().replace("_", "").replace("-", "")
 
 
-def _phrase(spaced: str) -> timedelta | None:
-    """Periods written as phrases: ``every 2 weeks``, ``three times a year``, ``twice weekly``."""
-    every = _EVERY_RE.match(spaced)
-    if every is not None:
-        count = _count(every.group(1) or "1")
-        return None if not count else _span(_UNITS[every.group(2)], count)
-    times = _TIMES_RE.match(spaced)
-    if times is not None:
-        count = _count(times.group(1))
-        unit = _UNITS[times.group(2) or times.group(3)]
-        return None if not count else _scaled(unit, 1 / count)
-    return None
+@cache
+def _ids() -> Mapping[str, str | timedelta]:
+    """Id → EU code or period: EU codes, Dublin Core terms and udata ids."""
+    ids: dict[str, str | timedelta] = {_key(code): code for code in FREQUENCIES}
+    ids.update({_key(term): code for term, code in _CLD.items()})
+    ids.update({_key(udata): code for udata, code in _UDATA.items()})
+    return MappingProxyType(ids)
+
+
+@cache
+def _labels() -> Mapping[Phrase, str]:
+    """Label tokens → EU code: the bundled EU table's labels in every language, and ours in English."""
+    found: dict[Phrase, set[str]] = {}
+    for concept in table("frequency").concepts.values():
+        for label in concept.all_labels():
+            found.setdefault(tokens(label), set()).add(concept.code)
+    for frequency in _TABLE:
+        found.setdefault(tokens(frequency.label), set()).add(frequency.key)
+    return MappingProxyType({phrase: codes.pop() for phrase, codes in found.items() if len(codes) == 1})
 
 
 def _by_uri(text: str) -> Frequency | None:
-    """EU authority or Dublin Core Collection frequency URIs; None if ``text`` is neither."""
-    match = re.fullmatch(r"<?https?://([^>]*?)/?>?", text, flags=re.IGNORECASE)
-    if match is None:
-        return None
-    address = match.group(1)
-    for base, table in ((EU_FREQUENCY_BASE, _EU_CODES), (CLD_FREQUENCY_BASE, _CLD)):
-        prefix = base.split("://", 1)[1].lower()
-        if address.lower().startswith(prefix):
-            code = table.get(address[len(prefix):].lower())
+    """The concept of an EU authority or Dublin Core Collection frequency IRI."""
+    address = text.strip("<>").rstrip("/").split("://", 1)[-1]
+    for base, codes in ((EU_FREQUENCY_BASE, {c.casefold(): c for c in FREQUENCIES}),
+                        (CLD_FREQUENCY_BASE, {t.casefold(): c for t, c in _CLD.items()})):
+        prefix = base.split("://", 1)[1]
+        if address.casefold().startswith(prefix.casefold()):
+            code = codes.get(address[len(prefix):].casefold())
             return FREQUENCIES[code] if code else None
     return None
 
 
-def normalise_frequency(value: str | None) -> Frequency | None:
-    """The `Frequency` a declared update frequency stands for, or None if it can't be read.
+def _read(frequency: Frequency | None, given: str, problem: str) -> FrequencyReading:
+    """A reading of ``frequency``, or an unreadable one with ``problem`` (``{given}`` is filled in)."""
+    if frequency is not None:
+        return FrequencyReading(frequency, given, "read")
+    shown = given if len(given) <= 80 else given[:77] + "..."
+    return FrequencyReading(None, given, "unreadable", problem.format(given=f"'{shown}'"))
 
-    Accepts EU authority and Dublin Core Collection frequency URIs, EU codes, ISO 8601 durations
-    and repeating intervals, HDX day counts (``"7"``, ``"0"`` live, ``"-1"`` never, ``"-2"`` as
-    needed) and common English phrases. Case and whitespace don't matter. Never raises.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    text = " ".join(value.split())
-    if not text:
-        return None
-    if re.match(r"<?https?://", text, flags=re.IGNORECASE):
-        return _by_uri(text)
-    if re.fullmatch(r"[+-]?\d+", text):
-        days = int(text)
-        if days in _HDX_SPECIAL:
-            return FREQUENCIES[_HDX_SPECIAL[days]]
-        return _from_period(_scaled(_DAY, days)) if 0 < days < 10**8 else None
-    upper = text.upper().replace(" ", "")
-    if re.match(r"(P|R\d*/)", upper):
-        period = _iso_duration(upper)
-        if period is not None:
-            return _from_period(period)
-    code = _ALIASES.get(_compact(text))
+
+def _of_period(period: timedelta | None, given: str, problem: str) -> FrequencyReading:
+    """A reading of a period; none, zero or negative is unreadable."""
+    if period is None:
+        return _read(None, given, problem)
+    if period <= timedelta(0):
+        return _read(None, given, "{given} is no period of time between updates (zero or negative)")
+    return _read(frequency_for_period(period), given, problem)
+
+
+def _said(said: Said) -> Frequency | None:
+    """The frequency words say."""
+    if isinstance(said, str):
+        return FREQUENCIES[said]
+    period = _span_period(said)
+    return frequency_for_period(period) if period > timedelta(0) else None
+
+
+def _read_words(given: str) -> FrequencyReading:
+    """Free text: an EU table label in any language, or a sentence of one of the five grammars."""
+    unreadable = "{given} is not a frequency Lodestar can read"
+    words = tokens(given)
+    if not words or len(words) > _MOST_WORDS:
+        return _read(None, given, unreadable)
+    code = _labels().get(words)
     if code is not None:
-        return FREQUENCIES[code]
-    spaced = " ".join(re.sub(r"[-_/]", " ", text.lower().rstrip(".")).split())
-    return _from_period(_phrase(spaced))
+        return _read(FREQUENCIES[code], given, unreadable)
+    readings: dict[Frequency, list[str]] = {}
+    for language, said in read_words(words, lexicons()):
+        frequency = _said(said)
+        if frequency is not None:
+            readings.setdefault(frequency, []).append(language)
+    if len(readings) > 1:
+        meanings = "; ".join(f"{f.label} in {' and '.join(langs)}" for f, langs in readings.items())
+        return _read(None, given, "{given} reads differently in different languages (" + meanings + ")")
+    return _read(next(iter(readings), None), given, unreadable)
+
+
+@lru_cache(maxsize=4096)
+def _read_text(value: str) -> FrequencyReading:
+    """`read_frequency` of a string, memoised."""
+    given = " ".join(value.split())
+    if not given:
+        return FrequencyReading(None, None, "missing")
+    if len(given) > _LONGEST:
+        return _read(None, given, f"the value is {len(given):,} characters long, too long to be a frequency")
+    if given.casefold().lstrip("<").startswith(("http://", "https://")):
+        return _read(_by_uri(given), given, "{given} is no EU or Dublin Core frequency IRI Lodestar knows")
+    digits = given[1:] if given[0] in "+-" else given
+    if digits.isascii() and digits.isdigit():
+        return _hdx(int(given), given)
+    compact = "".join(given.split()).upper()
+    if (compact[0] == "P" and _ISO_SIGNS.issuperset(compact[1:])) or compact.startswith("-P") or (
+            compact[0] == "R" and "/" in compact):
+        return _of_period(_iso_period(compact), given, "{given} is not an ISO 8601 duration or repeating interval")
+    if " " not in given and given.replace("_", "").replace("-", "").isalnum():
+        found = _ids().get(_key(given))
+        if found is not None:
+            return _read(FREQUENCIES[found], given, "") if isinstance(found, str) else _of_period(found, given, "")
+    return _read_words(given)
+
+
+def _hdx(days: int, given: str) -> FrequencyReading:
+    """An HDX day count: 1 or more days, or 0 (live), -1 (never), -2 (as needed)."""
+    if days in _HDX_SPECIAL:
+        return _read(FREQUENCIES[_HDX_SPECIAL[days]], given, "")
+    if not 0 < days < 10**8:
+        return _read(None, given, "{given} is no HDX day count (a number of days, or 0, -1 or -2)")
+    return _of_period(timedelta(days=days), given, "")
+
+
+def read_frequency(value: object) -> FrequencyReading:
+    """Read a declared update frequency (text, or an HDX day count as a number). Never raises.
+
+    Reads EU authority and Dublin Core Collection frequency IRIs, EU codes (``ANNUAL_2``), Dublin
+    Core and udata ids (``threeTimesAYear``, ``punctual``), ISO 8601 durations and repeating
+    intervals (``P1W``, ``R/2020-01-01/P1M``), HDX day counts (``"7"``; ``"0"`` live, ``"-1"`` never,
+    ``"-2"`` as needed), the EU table's labels in every EU language, and free text in English,
+    German, French, Dutch and Spanish ("every 2 weeks", "zweimal jährlich", "tous les 3 mois").
+    """
+    if isinstance(value, str):
+        return _read_text(value)
+    if value is None:
+        return FrequencyReading(None, None, "missing")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > 64:  # too long to be shown, and far too long for days
+            return FrequencyReading(None, None, "unreadable", "a number that large is no HDX day count")
+        return _hdx(value, str(value))
+    return FrequencyReading(None, None, "unreadable", f"a {type(value).__name__} is not a frequency Lodestar can read")
+
+
+def normalise_frequency(value: object) -> Frequency | None:
+    """The `Frequency` a declared update frequency stands for, or None if it is missing or can't be read."""
+    return read_frequency(value).frequency
+
+
+__all__ = ["CLD_FREQUENCY_BASE", "CUSTOM", "EU_FREQUENCY_BASE", "FREQUENCIES", "Frequency",
+           "FrequencyReading", "frequency_for_period", "normalise_frequency", "read_frequency"]

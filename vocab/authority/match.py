@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
 from functools import cache
 
 import isodate
 
 from vocab.authority import Concept, key, table, unambiguous
-from vocab.frequencies import CUSTOM, frequency_for_period, normalise_frequency
+from vocab.frequencies import CUSTOM, read_frequency
 
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 
@@ -271,57 +270,18 @@ def language(value: str) -> Concept | None:
 
 # ---- frequencies ----------------------------------------------------------------------------
 
-_DAYS_PER_MONTH, _DAYS_PER_YEAR = 30, 365  # as `vocab.frequencies` counts them
-
-
-def _iso_period(text: str) -> timedelta | None:
-    """The period of an ISO 8601 duration or repeating interval (``P1M``, ``R/P1D``), read by `isodate`."""
-    upper = "".join(text.split()).upper()
-    if upper.startswith("R"):
-        parts = upper.split("/")
-        durations = [p for p in parts[1:] if p.startswith("P")]
-        if not re.fullmatch(r"R\d*", parts[0]) or len(durations) != 1 or len(parts) > 3:
-            return None
-        upper = durations[0]
-    if not upper.startswith("P"):
-        return None
-    try:
-        parsed = isodate.parse_duration(upper)
-    except (isodate.ISO8601Error, ValueError, ArithmeticError):
-        return None
-    if isinstance(parsed, isodate.Duration):
-        years, months = divmod(float(parsed.years) * 12 + float(parsed.months), 12)
-        try:
-            parsed = parsed.tdelta + timedelta(days=_DAYS_PER_YEAR * years + _DAYS_PER_MONTH * months)
-        except OverflowError:
-            return None
-    return parsed if isinstance(parsed, timedelta) and parsed > timedelta(0) else None
-
-
-@cache
-def _frequency_index() -> dict[str, Concept]:
-    frequencies = table("frequency")
-    pairs = [(key(label), concept) for concept in frequencies.concepts.values() for label in concept.all_labels()]
-    return unambiguous(pairs)
-
-
 def frequency(value: str) -> str | None:
-    """The EU frequency IRI for a declared frequency (IRI, ISO 8601 duration, label in an EU language).
+    """The EU frequency IRI for a declared frequency, read by `vocab.frequencies.read_frequency`.
 
     A readable period that is no EU frequency (``P3D``, udata's ``fourTimesADay``) gives its ISO 8601
-    duration (``P3D``, ``PT6H``); a value that cannot be read gives None.
+    duration (``P3D``, ``PT6H``); a value that is missing or cannot be read gives None.
     """
-    text = value.strip()
-    if re.fullmatch(r"[a-z]+(?:[A-Z][a-z]*)+", text):  # udata's camelCase labels: "threeTimesAYear"
-        text = re.sub(r"(?=[A-Z])", " ", text).lower()
-    period = _iso_period(text)
-    found = frequency_for_period(period) if period is not None else normalise_frequency(text)
-    if found is not None:
-        if found.key != CUSTOM:
-            return found.uri
-        return isodate.duration_isoformat(found.period) if found.period is not None else None
-    concept = _frequency_index().get(key(text)) if text else None
-    return concept.uri if concept is not None else None
+    found = read_frequency(value).frequency
+    if found is None:
+        return None
+    if found.key != CUSTOM:
+        return found.uri
+    return isodate.duration_isoformat(found.period) if found.period is not None else None
 
 
 __all__ = ["bare_media_type", "file_type", "file_type_of_media_type", "frequency", "language", "licence",

@@ -30,7 +30,8 @@ DEMO_FILES = REPO / "portal" / "demo" / "files"
 T = TypeVar("T")
 
 #: Sections of bench/RESULTS.md written by the separate benchmarks (`python -m bench.<part>`).
-PART_SECTIONS = frozenset({"Validation", "CKAN harvest", "CSV → RDF through CSVW"})
+PART_SECTIONS = frozenset({"Validation", "CKAN harvest", "CSV → RDF through CSVW", "Webhook fan-out",
+                           "Freshness evaluation (100,000 datasets)"})
 
 
 def median_time(fn: Callable[[], T], runs: int) -> tuple[float, T]:
@@ -295,7 +296,8 @@ def main() -> int:
     parser.add_argument("--big-rows", type=int, default=1_000_000, help="rows of the real-size table (0: skip)")
     parser.add_argument("--serve-rows", type=int, default=200_000, help="rows harvested beside a serving portal")
     parser.add_argument("--ckan-packages", type=int, default=10_000, help="packages of the loopback CKAN")
-    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: validation,csvw,ckan")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated parts to leave out: validation,csvw,ckan,freshness,webhooks")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -336,7 +338,7 @@ def main() -> int:
     print("\n".join(lines))
     if not args.big_rows:
         return 0
-    from bench import ckan, csvw, validation
+    from bench import ckan, csvw, freshness, validation, webhooks
 
     if "validation" not in args.skip:
         validation.main(["--rows", str(args.big_rows), "--out", str(args.out)])
@@ -344,6 +346,10 @@ def main() -> int:
         csvw.bench(rows=args.big_rows, runs=args.runs, out=args.out)
     if "ckan" not in args.skip:
         ckan.main(["--packages", str(args.ckan_packages), "--runs", str(args.runs), "--record"])
+    if "freshness" not in args.skip:
+        freshness.main(["--datasets", "100000", "--runs", str(max(args.runs, 5)), "--record"])
+    if "webhooks" not in args.skip:
+        webhooks.main(["--out", str(args.out)])
     return 0
 
 

@@ -21,7 +21,6 @@ import json
 import platform
 import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.children import child_server
 from bench.ckan_portal import recorded_packages
 from bench.results import write_section
 
@@ -50,21 +50,8 @@ def _instance(folder: Path) -> Any:
 @contextmanager
 def portal_process(packages: int) -> Iterator[str]:
     """The loopback portal in a process of its own (so that it takes no share of ours); yields its URL."""
-    process = subprocess.Popen([sys.executable, "-m", "bench.ckan_portal", "--packages", str(packages)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO, text=True)
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        url = process.stdout.readline().strip()
-        if not url:
-            raise RuntimeError("the loopback portal did not start")
+    with child_server(["bench.ckan_portal", "--packages", str(packages)], "the loopback portal") as url:
         yield url
-    finally:
-        process.stdin.close()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _stats(url: str) -> dict[str, Any]:

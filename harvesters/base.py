@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, Union
+
+import isodate
 
 if TYPE_CHECKING:
     from portal.egress import Egress
+
+#: The EU access-right authority table (``PUBLIC``, ``RESTRICTED``, ``NON_PUBLIC`` …).
+EU_ACCESS_RIGHT = "http://publications.europa.eu/resource/authority/access-right/"
+
+#: DCAT-US ``accessLevel`` values (compared in lower case) → their EU access-right concept.
+ACCESS_LEVELS: Mapping[str, str] = {
+    "public": EU_ACCESS_RIGHT + "PUBLIC",
+    "restricted public": EU_ACCESS_RIGHT + "RESTRICTED",
+    "non-public": EU_ACCESS_RIGHT + "NON_PUBLIC",
+}
 
 
 @dataclass
@@ -27,6 +39,11 @@ class HarvestedResource:
     licence: str | None = None
     byte_size: int | None = None
     modified: datetime | None = None
+    #: The distribution's access URL (a landing page, a service) when the source gives one; may equal `url`.
+    access_url: str | None = None
+    #: False when the source gives `url` only as an access URL (a page, a service), not as a download URL.
+    is_download: bool = True
+    rights: str | None = None  # a rights statement: an IRI, or the source's text
     extras: dict[str, Any] = field(default_factory=dict)  # the source's fields with no home here, kept as given
 
 
@@ -50,11 +67,49 @@ class HarvestedDataset:
     modified: datetime | None = None
     contact_email: str | None = None
     languages: list[str] = field(default_factory=list)
+    #: Places the data covers: IRIs (a gazetteer entry, an administrative unit) or text (a name, WKT, GeoJSON).
+    spatial: list[str] = field(default_factory=list)
+    #: The period the data covers, ``{"start": iso, "end": iso}`` (either may be missing), ISO 8601 dates or times.
+    temporal: dict[str, str] | None = None
+    access_rights: str | None = None  # an IRI (the EU access-right table) or the source's text
+    rights: str | None = None  # a rights statement: an IRI, or the source's text
     resources: list[HarvestedResource] = field(default_factory=list)
     #: The source's fields with no home in this record (CKAN extras, data.json extensions …), kept as given.
     extras: dict[str, Any] = field(default_factory=dict)
     #: The source's own spelling of values that normalisation mapped (licence, frequency, themes …).
     original: dict[str, Any] = field(default_factory=dict)
+
+
+def iso_when(value: Any) -> str | None:
+    """An ISO 8601 date or date-time, as text: a date stays a date (``2010-01-01``), a time keeps its offset.
+
+    A `date`/`datetime` is written as ISO; a string is parsed by `isodate`. A year or a year and
+    month (``2013``, ``2013-08``) stays as given (an ``xsd:gYear``/``xsd:gYearMonth``). Anything
+    else gives None.
+    """
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed: date = isodate.parse_datetime(text) if "T" in text else isodate.parse_date(text)
+    except (isodate.ISO8601Error, ValueError):
+        return None
+    if len(text) in (4, 7) and "T" not in text and "W" not in text:  # YYYY or YYYY-MM
+        return text
+    return parsed.isoformat()
+
+
+def period_of(start: Any, end: Any) -> dict[str, str] | None:
+    """``{"start": …, "end": …}`` from two ISO 8601 values (see `iso_when`); None when neither reads as one."""
+    found = {name: when for name, value in (("start", start), ("end", end)) if (when := iso_when(value))}
+    return found or None
+
+
+def access_right_of_level(level: Any) -> str | None:
+    """The EU access-right IRI of a DCAT-US ``accessLevel`` (``public`` → ``…/access-right/PUBLIC``), or None."""
+    return ACCESS_LEVELS.get(level.strip().lower()) if isinstance(level, str) else None
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,24 @@ Values stay as the portal gives them (licence id, frequency string, group labels
 the pipeline's normaliser maps them to the EU tables. Fields with no home in the record — CKAN
 ``extras``, and the custom top-level fields of ckanext-scheming portals such as Toronto's
 ``refresh_rate`` or EnviDat's ``doi`` — are kept in the record's ``extras`` as given.
+
+Coverage and rights are also read from those fields, under the names ckanext-dcat gives them:
+``spatial_uri``, ``spatial_text`` and ``spatial`` (GeoJSON, also EnviDat's custom field),
+ckanext-dcat's scheming list ``spatial_coverage`` (``uri``/``text``/``geom``/``bbox`` of each
+place; a plain text is a place name); ``temporal_start``/``temporal_end`` or the scheming list
+``temporal_coverage`` (its first period); ``access_rights``; ``rights`` (of the package or of a
+resource); a resource's ``access_url``. They stay in ``extras`` as given too.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urljoin
 
-from harvesters.base import HarvestedDataset, HarvestedResource
+from harvesters.base import HarvestedDataset, HarvestedResource, period_of
 
 #: Extra (or custom field) names that carry the expected update frequency, compared after `_key`.
 FREQUENCY_KEYS = (
@@ -33,6 +41,8 @@ _RESOURCE_MAPPED = frozenset({
     "url", "name", "description", "format", "mimetype", "size", "last_modified", "id", "package_id",
     "position", "state", "revision_id",
 })
+#: The parts of a ckanext-dcat ``spatial_coverage`` entry that say where, most specific first.
+_PLACE_PARTS = ("uri", "text", "geom", "bbox", "centroid")
 
 
 def _key(name: str) -> str:
@@ -85,8 +95,71 @@ def _resource(root: str, given: Mapping[str, Any]) -> HarvestedResource | None:
         byte_size=_size(given.get("size")),
         modified=parse_time(given.get("last_modified")) or parse_time(given.get("metadata_modified")),
         identifier=_text(given.get("id")),
+        access_url=_text(given.get("access_url")) or None,
+        rights=_statement(given.get("rights")),
         extras={k: v for k, v in given.items() if k not in _RESOURCE_MAPPED and v is not None},
     )
+
+
+def _statement(value: Any) -> str | None:
+    """A rights statement or access right as given: a string, or the ``uri``/``label`` of a dict."""
+    if isinstance(value, Mapping):
+        value = value.get("uri") or value.get("label") or value.get("text")
+    return _text(value) or None
+
+
+def _field(extras: Mapping[str, Any], name: str) -> Any:
+    """The value of a field among the extras, whatever case or separator its name uses."""
+    return next((value for key, value in extras.items() if _key(key) == name), None)
+
+
+def _place(value: Any) -> list[str]:
+    """The places a ckanext-dcat ``spatial_coverage`` value names: a list of entries, one entry, or text."""
+    if isinstance(value, str):
+        try:  # ckanext-scheming stores repeating subfields as JSON text in the extras
+            value = json.loads(value)
+        except ValueError:
+            return [value.strip()] if value.strip() else []
+    entries = value if isinstance(value, list) else [value]
+    found = []
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            part = next((entry[k] for k in _PLACE_PARTS if isinstance(entry.get(k), str) and entry[k].strip()), None)
+            if part is not None:
+                found.append(part.strip())
+        elif isinstance(entry, str) and entry.strip():
+            found.append(entry.strip())
+    return found
+
+
+def spatial_of(extras: Mapping[str, Any]) -> list[str]:
+    """The places the package covers, from ckanext-dcat's fields among the extras."""
+    found: list[str] = []
+    for name in ("spatial_uri", "spatial_text", "spatial"):
+        value = _field(extras, name)
+        if isinstance(value, Mapping):  # a GeoJSON object rather than its text
+            value = json.dumps(value)
+        if isinstance(value, str) and value.strip():
+            found.append(value.strip())
+    found.extend(_place(_field(extras, "spatial_coverage")))
+    return list(dict.fromkeys(found))
+
+
+def temporal_of(extras: Mapping[str, Any]) -> dict[str, str] | None:
+    """The period the package covers: ``temporal_start``/``temporal_end``, else the first ``temporal_coverage``."""
+    found = period_of(_field(extras, "temporal_start"), _field(extras, "temporal_end"))
+    if found:
+        return found
+    coverage = _field(extras, "temporal_coverage")
+    if isinstance(coverage, str):
+        try:
+            coverage = json.loads(coverage)
+        except ValueError:
+            return None
+    for period in coverage if isinstance(coverage, list) else [coverage]:
+        if isinstance(period, Mapping) and (found := period_of(period.get("start"), period.get("end"))):
+            return found
+    return None
 
 
 def _extras(package: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,6 +222,10 @@ def dataset_from_package(root: str, package: Mapping[str, Any]) -> HarvestedData
         modified=modified,
         contact_email=contact or None,
         languages=_languages(package.get("language")),
+        spatial=spatial_of(extras),
+        temporal=temporal_of(extras),
+        access_rights=_statement(_field(extras, "access_rights")),
+        rights=_statement(_field(extras, "rights")),
         resources=resources,
         extras=extras,
     )

@@ -14,6 +14,12 @@ entries one at a time, so no more than one entry is held as Python objects.
 Only datasets whose ``accessLevel`` is ``public`` (any case; missing counts as public) are
 yielded: a portal republishes what its sources publish openly, and a dataset turned
 ``restricted public`` or ``non-public`` drops out of the listing like one that was deleted.
+
+``accessLevel`` also becomes the record's access right, as its EU access-right concept (``public``
+→ ``…/access-right/PUBLIC``); ``spatial`` (text, or a GeoJSON object) its place, ``temporal``
+(an ISO 8601 interval ``start/end``, either side possibly a duration) its period, and ``rights``
+its rights statement. These fields stay in ``extras`` as given too. A v1.1 distribution that gives
+only an ``accessURL`` is an access URL, not a download; in v1.0 ``accessURL`` was the download.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from urllib.parse import urlsplit
 import ijson
 import isodate
 
-from harvesters.base import HarvestedDataset, HarvestedResource, HarvesterBase, ListingItem, ListingProblem
+from harvesters.base import (
+    HarvestedDataset, HarvestedResource, HarvesterBase, ListingItem, ListingProblem, access_right_of_level, iso_when,
+)
 from harvesters.fetch import fetch
 from portal.errors import SourceError
 
@@ -225,8 +233,11 @@ def _resource(dist: Mapping[str, Any], version: str) -> HarvestedResource | None
         schema = str(dist["describedBy"])
     elif _is_table_schema(dist.get("conformsTo")):
         schema = str(dist["conformsTo"])
+    access_url = _text(dist.get("accessURL")) or None
     return HarvestedResource(url=url, title=_text(dist.get("title")), media_type=_media_type(media_type),
                              format=fmt, description=_text(dist.get("description")), schema=schema,
+                             access_url=access_url if version == "1.1" else None,
+                             is_download=bool(_text(dist.get("downloadURL"))) or version == "1.0",
                              extras=extras)
 
 
@@ -243,6 +254,35 @@ def _resources(entry: Mapping[str, Any], version: str, notes: list[str]) -> list
         elif resource.url not in resources:
             resources[resource.url] = resource
     return list(resources.values())
+
+
+def temporal_of(value: Any) -> dict[str, str] | None:
+    """A DCAT-US ``temporal`` (``start/end``, either side possibly an ISO 8601 duration) as ``{"start", "end"}``.
+
+    The interval is split at its ``/`` separator; dates and durations are read by `isodate`. A
+    value that is no interval gives None.
+    """
+    if not isinstance(value, str) or value.count("/") != 1:
+        return None
+    first, second = (part.strip() for part in value.split("/"))
+    try:
+        if first.upper().startswith("P") and (end := parse_when(second)):
+            start = end - isodate.parse_duration(first)
+            return {"start": start.isoformat(), "end": iso_when(second) or end.isoformat()}
+        if second.upper().startswith("P") and (start := parse_when(first)):
+            end = start + isodate.parse_duration(second)
+            return {"start": iso_when(first) or start.isoformat(), "end": end.isoformat()}
+    except (isodate.ISO8601Error, ValueError, OverflowError):
+        return None
+    found = {name: when for name, part in (("start", first), ("end", second)) if (when := iso_when(part))}
+    return found or None
+
+
+def _spatial(value: Any) -> list[str]:
+    """A DCAT-US ``spatial``: a place name, a bounding box, a GeoJSON object — kept as text."""
+    if isinstance(value, dict):
+        return [json.dumps(value, ensure_ascii=False)]
+    return [value.strip()] if isinstance(value, str) and value.strip() else []
 
 
 def _publisher(entry: Mapping[str, Any], extras: dict[str, Any]) -> tuple[str, str | None]:
@@ -322,7 +362,9 @@ def dataset_of(entry: Mapping[str, Any], version: str) -> HarvestedDataset | Non
         landing_page=_text(entry.get("landingPage")) or None, licence=_text(entry.get("license")) or None,
         frequency=frequency, themes=_strings(entry.get("theme")), keywords=_strings(keywords),
         issued=issued, modified=modified, contact_email=contact_email,
-        languages=_strings(entry.get("language")), resources=resources, extras=extras)
+        languages=_strings(entry.get("language")), spatial=_spatial(entry.get("spatial")),
+        temporal=temporal_of(entry.get("temporal")), access_rights=access_right_of_level(entry.get("accessLevel")),
+        rights=_text(entry.get("rights")) or None, resources=resources, extras=extras)
 
 
 def is_public(entry: Mapping[str, Any]) -> bool:

@@ -6,6 +6,14 @@ datos.gob.es style (publisher as a ``skos:Concept`` with ``skos:notation``, ``dc
 terms in RDF (Antwerp). Whatever a dataset or distribution says that has no field here is kept in
 ``extras`` as ``{short predicate name: [values]}``; blank-node values become nested dicts.
 
+Coverage and rights are read into their fields and also stay in ``extras`` as given (their nodes
+can say more than the fields keep): ``dct:spatial`` (an IRI, a text, or a ``dct:Location`` whose
+WKT geometry — else other geometry, bounding box, centroid, name or administrative-unit IRI — is
+kept), ``dct:temporal`` (a ``dct:PeriodOfTime`` with ``dcat:startDate``/``dcat:endDate`` or
+``schema:startDate``/``schema:endDate``; the first period that has one), ``dct:accessRights``
+(else a DCAT-US ``pod:accessLevel``, mapped to the EU access-right table) and ``dct:rights``
+(an IRI, or the text or label given).
+
 A dataset without ``dct:identifier`` and without an IRI (a blank node) gets an identifier made
 from its content: a slug of its title and the first 12 hex digits of the SHA-256 of its title,
 landing page and publisher (`content_identifier`). A blank-node distribution without an
@@ -27,10 +35,16 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDFS
 from rdflib.term import Node
 
-from harvesters.base import HarvestedDataset, HarvestedResource
+from harvesters.base import HarvestedDataset, HarvestedResource, access_right_of_level, period_of
 from vocab.namespaces import DCAT, DCTERMS, FOAF, RDF, SKOS, VCARD, XSD
 
 TIME = "http://www.w3.org/2006/time#"
+LOCN = "http://www.w3.org/ns/locn#"
+WKT_LITERAL = URIRef("http://www.opengis.net/ont/geosparql#wktLiteral")
+POD_ACCESS_LEVEL = URIRef("https://project-open-data.cio.gov/v1.1/schema#accessLevel")
+#: Where a period's start and end are given: DCAT 2 first, then schema.org (both spellings of its namespace).
+_PERIOD_BOUNDS = tuple((URIRef(ns + "startDate"), URIRef(ns + "endDate"))
+                       for ns in (str(DCAT), "http://schema.org/", "https://schema.org/"))
 _EXTRA_DEPTH = 3
 
 #: Namespaces whose terms appear in ``extras`` under a short name (``dcatde:contributorID``).
@@ -217,6 +231,75 @@ def _format(graph: Graph, dist: Node) -> tuple[str, str]:
     return fmt, media_type
 
 
+def _statement(graph: Graph, node: Node) -> str | None:
+    """A rights statement (or access right) as given: an IRI, a text, or the label of a described node."""
+    if isinstance(node, URIRef):
+        return str(node)
+    if isinstance(node, Literal):
+        return str(node).strip() or None
+    return _text(graph, node, RDFS.label) or _text(graph, node, SKOS.prefLabel) or None
+
+
+def _first_statement(graph: Graph, subject: Node, predicate: URIRef) -> str | None:
+    return next((found for node in sorted(graph.objects(subject, predicate), key=str)
+                 if (found := _statement(graph, node))), None)
+
+
+def _location(graph: Graph, node: Node) -> str | None:
+    """What a described ``dct:Location`` says of where it is: WKT first, then other geometry, bbox, centroid,
+    a name, or the IRI of an administrative unit (``locn:adminUnitL2`` …)."""
+    literals = []
+    for predicate in (URIRef(LOCN + "geometry"), DCAT.bbox, DCAT.centroid):
+        literals.extend(sorted((o for o in graph.objects(node, predicate) if isinstance(o, Literal)),
+                               key=lambda o: (o.datatype != WKT_LITERAL, str(o))))
+    if literals:
+        return str(literals[0]).strip() or None
+    name = (_text(graph, node, SKOS.prefLabel) or _text(graph, node, RDFS.label)
+            or _text(graph, node, URIRef(LOCN + "geographicName")))
+    if name:
+        return name
+    return next((str(o) for p, o in sorted(graph.predicate_objects(node), key=str)
+                 if p != RDF.type and isinstance(o, URIRef)), None)
+
+
+def _spatial(graph: Graph, subject: Node) -> list[str]:
+    """Every ``dct:spatial`` of the dataset that says something, as an IRI or text."""
+    found: list[str] = []
+    for node in sorted(graph.objects(subject, DCTERMS.spatial), key=str):
+        value = (str(node) if isinstance(node, URIRef) else str(node).strip() if isinstance(node, Literal)
+                 else _location(graph, node))
+        if value and value not in found:
+            found.append(value)
+    return found
+
+
+def _temporal(graph: Graph, subject: Node) -> dict[str, str] | None:
+    """The first ``dct:temporal`` period that gives a start or an end."""
+    for node in sorted(graph.objects(subject, DCTERMS.temporal), key=str):
+        for start, end in _PERIOD_BOUNDS:
+            found = period_of(_bound(graph, node, start), _bound(graph, node, end))
+            if found:
+                return found
+    return None
+
+
+def _bound(graph: Graph, node: Node, predicate: URIRef) -> Any:
+    value = graph.value(node, predicate)
+    if not isinstance(value, Literal):
+        return None
+    parsed = value.toPython()
+    return parsed if not isinstance(parsed, Literal) else str(value)
+
+
+def _access_rights(graph: Graph, subject: Node) -> str | None:
+    """``dct:accessRights`` as given, else the EU access right of a DCAT-US ``pod:accessLevel``."""
+    given = _first_statement(graph, subject, DCTERMS.accessRights)
+    if given:
+        return given
+    return next((mapped for level in graph.objects(subject, POD_ACCESS_LEVEL)
+                 if (mapped := access_right_of_level(str(level)))), None)
+
+
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return "-".join(re.findall(r"[a-z0-9]+", ascii_text))[:48].strip("-")
@@ -252,6 +335,9 @@ def _distribution(graph: Graph, dist: Node) -> HarvestedResource | None:
         licence=_iri_or_url(graph, dist, DCTERMS.license),
         byte_size=_byte_size(graph, dist),
         modified=_date(graph, dist, DCTERMS.modified),
+        access_url=access,
+        is_download=download is not None,
+        rights=_first_statement(graph, dist, DCTERMS.rights),
         extras=_properties(graph, dist, frozenset(skip)),
     )
 
@@ -306,6 +392,10 @@ def _dataset(graph: Graph, subject: Node, fallback_publisher: Node | None) -> Ha
         contact_email=email.removeprefix("mailto:") if email else None,
         languages=sorted({str(v).strip() for v in graph.objects(subject, DCTERMS.language)
                           if not isinstance(v, BNode) and str(v).strip()}),
+        spatial=_spatial(graph, subject),
+        temporal=_temporal(graph, subject),
+        access_rights=_access_rights(graph, subject),
+        rights=_first_statement(graph, subject, DCTERMS.rights),
         resources=resources,
         extras={name: values for name, values in extras.items() if values},
     )

@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
             "withdrawn until `harvest --confirm-withdrawals`."),
     Setting("freshness_every_minutes", 60.0, "Minutes between scheduled freshness evaluations "
             "(`lodestar schedule`)."),
+    Setting("deliver_every_minutes", 1.0, "Minutes between the scheduler's rounds of alert deliveries (new "
+            "events, retries that are due, digests at their hour)."),
     Setting("alert_max_attempts", 8, "Attempts of one alert delivery (webhook or e-mail) before it is given up "
             "and kept in the delivery log as failed."),
     Setting("alert_retry_base_seconds", 30.0, "Wait before the second attempt of a failed alert delivery; each "

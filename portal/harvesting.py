@@ -127,8 +127,11 @@ def _metadata(record: HarvestedDataset) -> dict[str, object]:
         "issued": record.issued.isoformat() if record.issued else None,
         "modified_claimed": record.modified.isoformat() if record.modified else None,
         "contact_email": record.contact_email,
+        "spatial": record.spatial, "temporal": record.temporal, "access_rights": record.access_rights,
+        "rights": record.rights,
         "resources": [{"url": r.url, "title": r.title, "format": r.format, "media_type": r.media_type,
                        "description": r.description, "licence": r.licence, "byte_size": r.byte_size,
+                       "access_url": r.access_url, "is_download": r.is_download, "rights": r.rights,
                        "extras": _plain(r.extras)} for r in record.resources],
         "extras": _plain(record.extras), "original": _plain(record.original),
     }

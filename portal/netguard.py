@@ -61,18 +61,29 @@ def any_address(address: IPAddress) -> str | None:
 _ACTIVE = threading.local()  # the watchdog of the request this thread is sending, if any
 
 
+Resolved = list[tuple[Any, Any, Any, Any, Any]]
+
+
+def refused_address(infos: Resolved, policy: AddressPolicy) -> tuple[IPAddress, str] | None:
+    """The first resolved address the policy refuses, with the reason (None: all may be used)."""
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0])
+        reason = policy(address)
+        if reason:
+            return address, reason
+    return None
+
+
 def _connect_checked(conn: HTTPConnection, policy: AddressPolicy) -> socket.socket:
     host = conn._dns_host  # noqa: SLF001 (urllib3's host without IPv6 brackets)
     try:
         infos = socket.getaddrinfo(host, conn.port, allowed_gai_family(), socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise NameResolutionError(conn.host, conn, exc) from exc
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        reason = policy(address)
-        if reason:
-            raise SourceError(f"refused to connect to {conn.host} at {address}, a {reason} address "
-                              "(allow_private_addresses lifts this guard for local sources)")
+    refused = refused_address(infos, policy)
+    if refused is not None:
+        raise SourceError(f"refused to connect to {conn.host} at {refused[0]}, a {refused[1]} address "
+                          "(allow_private_addresses lifts this guard for local sources)")
     error: OSError | None = None
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)

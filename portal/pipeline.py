@@ -29,6 +29,7 @@ from portal.publication import PublicationBatch, publish_catalogue, reconcile, w
 from portal.report import Report
 from portal.runs import fail_abandoned_runs, failing_run, running_elsewhere, source_lock, start_run
 from portal.sources import add_source, is_due, list_sources
+from portal.scorecard_graph import publish_scorecards
 from portal.watch import evaluate_freshness
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,8 @@ def harvest(instance: Instance, name: str, *, now: datetime | None = None,
             if listing.complete:  # only a complete listing says what the source no longer has
                 _withdraw_unlisted(instance, source, listing, now, outcome, confirm_withdrawals)
             publish_catalogue(instance)
-            evaluate_freshness(instance, now)
+            if not evaluate_freshness(instance, now).changed and outcome.datasets_changed:
+                publish_scorecards(instance, now)  # records changed, statuses did not: the MQA scores may have
             outcome.status = "partial" if outcome.errors or outcome.withdrawal_held else "finished"
             _finish(instance, run_id, outcome)
     return outcome

@@ -1,4 +1,4 @@
-"""`lodestar schedule`: APScheduler runs harvests and freshness checks, in its own process.
+"""`lodestar schedule`: APScheduler runs harvests, freshness checks and alert deliveries, in its own process.
 
 Each job opens the instance in a `with` block, calls the same pipeline functions as the CLI, and
 closes it again, so nothing (store, database connections) is held between jobs.
@@ -31,19 +31,33 @@ def harvest_job(settings: Settings) -> None:
 
 
 def freshness_job(settings: Settings) -> None:
-    """Evaluate every dataset's freshness now and record the changes."""
+    """Evaluate every dataset's freshness now and record the changes with their alert events."""
     from portal.watch import evaluate_freshness
 
     with Instance(settings) as instance:
-        outcomes = evaluate_freshness(instance, datetime.now(timezone.utc))
-    for outcome in outcomes:
-        if outcome.alert:
-            log.warning("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
+        evaluation = evaluate_freshness(instance, datetime.now(timezone.utc))
+        for row in evaluation.changed:
+            outcome = evaluation.outcome(row)
+            log.info("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
+    deliver_job(settings)  # tell subscribers at once, not at the next delivery round
+
+
+def deliver_job(settings: Settings) -> None:
+    """Send the alerts that are pending (new events, retries whose time has come, digests at their hour)."""
+    from portal.alerts.channels import channels_for
+    from portal.alerts.outbox import deliver_pending
+
+    with Instance(settings) as instance:
+        tally = deliver_pending(instance, channels_for(instance))
+    if tally.created or tally.sent or tally.given_up:
+        log.info("alerts: %d delivery(ies) made, %d sent, %d to retry, %d given up", tally.created, tally.sent,
+                 tally.retrying, tally.given_up)
 
 
 JOBS: dict[str, tuple[Callable[[Settings], None], Callable[[Settings], timedelta]]] = {
     "harvest": (harvest_job, lambda s: timedelta(minutes=float(s.harvest_check_minutes))),
     "freshness": (freshness_job, lambda s: timedelta(minutes=float(s.freshness_every_minutes))),
+    "deliver": (deliver_job, lambda s: timedelta(minutes=float(s.deliver_every_minutes))),
 }
 
 

@@ -54,6 +54,8 @@ class Outgoing:
     attempts: int
     event: EventView
     manual: bool = False
+    #: The engine's clock when it claimed the delivery (scenario runs move it with `now=`).
+    claimed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -163,14 +165,15 @@ def _claim(instance: Instance, channel: str, now: datetime, limit: int) -> list[
                         execution_options={"synchronize_session": False})
         rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(ids), Delivery.claimed_until == lease)
                                     .options(selectinload(Delivery.event))))
-        return [_outgoing(instance, d) for d in rows]
+        return [_outgoing(instance, d, claimed_at=now) for d in rows]
 
 
-def _outgoing(instance: Instance, delivery: Delivery, manual: bool = False) -> Outgoing:
+def _outgoing(instance: Instance, delivery: Delivery, manual: bool = False, *,
+              claimed_at: datetime | None = None) -> Outgoing:
     """The plain form of a claimed delivery (its event loaded)."""
     event = delivery.event
     return Outgoing(delivery.id, delivery.channel, delivery.target, delivery.attempts,
-                    view_of(event, instance.uris.dataset(event.publisher, event.dataset_slug)), manual)
+                    view_of(event, instance.uris.dataset(event.publisher, event.dataset_slug)), manual, claimed_at)
 
 
 def _settle(instance: Instance, channel: Channel, pairs: Sequence[tuple[Outgoing, Outcome]], now: datetime,
@@ -255,7 +258,7 @@ def resend(instance: Instance, delivery_id: int, channels: Sequence[Channel], *,
             raise NotFoundError(f"delivery {delivery_id} goes by {delivery.channel}, which is not configured")
         delivery.status, delivery.claimed_until = "pending", moment + LEASE
         delivery.attempts = min(delivery.attempts, int(instance.settings.alert_max_attempts) - 1)
-        outgoing = _outgoing(instance, delivery, manual=True)
+        outgoing = _outgoing(instance, delivery, manual=True, claimed_at=moment)
     channel = by_name[outgoing.channel]
     outcome = channel.send(instance, [outgoing])[0]
     _settle(instance, channel, [(outgoing, outcome)], moment, DeliveryRound())

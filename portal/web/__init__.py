@@ -23,6 +23,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
         alerts, catalogue, ckan_api, errors, health, linked_data, schemas, scorecards, sources, sparql, subscribe,
     )
 
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.before_request(_ensure_secret_key)
     errors.register(app)
     app.add_template_filter(when)
     app.register_blueprint(catalogue.bp)
@@ -36,6 +38,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(scorecards.bp)
     return app
+
+
+def _ensure_secret_key() -> None:
+    """Sign sessions (the subscribe forms' CSRF tokens) with a key kept in the instance folder.
+
+    Read at the first request rather than in the factory, which touches no files.
+    """
+    if not current_app.secret_key:
+        from portal.alerts.mail_subscriptions import session_secret
+
+        current_app.secret_key = session_secret(get_instance().path)
 
 
 def when(value: str | None) -> str:

@@ -14,6 +14,8 @@ def wants_json() -> bool:
     path = request.path
     if path.endswith(".json") or path.startswith(("/sparql", "/-/", "/api/")):
         return True
+    if request.is_json:  # a JSON body asks for a JSON answer
+        return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 

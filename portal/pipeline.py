@@ -150,8 +150,8 @@ def harvest(instance: Instance, name: str, *, now: datetime | None = None,
             if listing.complete:  # only a complete listing says what the source no longer has
                 _withdraw_unlisted(instance, source, listing, now, outcome, confirm_withdrawals)
             publish_catalogue(instance)
-            if not evaluate_freshness(instance, now).changed and outcome.datasets_changed:
-                publish_scorecards(instance, now)  # records changed, statuses did not: the MQA scores may have
+            if evaluate_freshness(instance, now).changed or outcome.datasets_changed or outcome.datasets_withdrawn:
+                publish_scorecards(instance, now)  # status periods and MQA scores, as SPARQL sees them
             outcome.status = "partial" if outcome.errors or outcome.withdrawal_held else "finished"
             _finish(instance, run_id, outcome)
     return outcome

@@ -39,6 +39,10 @@ def freshness_job(settings: Settings) -> None:
         for row in evaluation.changed:
             outcome = evaluation.outcome(row)
             log.info("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
+        if evaluation.changed:
+            from portal.scorecard_graph import publish_scorecards
+
+            publish_scorecards(instance, evaluation.table.now)  # "who was overdue last quarter" in SPARQL
     deliver_job(settings)  # tell subscribers at once, not at the next delivery round
 
 

@@ -147,9 +147,6 @@ def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True
             evaluation.events = _record(session, evaluation, now)
     if record and evaluation.changed:
         publish_freshness(instance, evaluation, now)
-        from portal.scorecard_graph import publish_scorecards
-
-        publish_scorecards(instance, now)  # the status periods behind "who was overdue last quarter"
     return evaluation
 
 

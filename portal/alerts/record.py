@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.alerts.events import kind_severity, new_event_id
 from portal.alerts.models import AlertEvent
 from portal.db import Dataset
 
@@ -15,11 +14,9 @@ from portal.db import Dataset
 def write_event(session: Session, dataset: Dataset, *, kind: str, previous: str | None, occurred_at: datetime,
                 evidence: dict[str, Any] | None = None) -> AlertEvent:
     """Add an alert event for `dataset` to the session (committed with the caller's transaction)."""
-    metadata = dataset.metadata_json or {}
-    themes = [t for t in metadata.get("themes") or [] if isinstance(t, str)]
-    event = AlertEvent(event_id=new_event_id(), dataset_id=dataset.id, publisher=dataset.publisher,
-                       dataset_slug=dataset.slug, title=dataset.title or "", kind=kind, previous=previous,
-                       severity=kind_severity(kind), occurred_at=occurred_at, themes_json=themes,
-                       evidence_json=evidence or {}, fanned_out=False)
+    from portal.watch import event_row  # the one place an event's values are made
+
+    event = AlertEvent(**event_row(dataset.id, dataset.publisher, dataset.slug, dataset.title, kind, previous,
+                                   occurred_at, dataset.metadata_json, evidence or {}))
     session.add(event)
     return event

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.errors import UsageError
+from portal.freshness import parse_instant
 from portal.instance import Instance
 
 
@@ -19,11 +20,7 @@ def parse_now(text: str | None) -> datetime:
     """`--now`: an ISO 8601 instant (UTC when it names no zone), or the current instant."""
     if text is None:
         return datetime.now(timezone.utc)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--now: not an ISO 8601 date-time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return parse_instant(text)
 
 
 def cmd_freshness(args: argparse.Namespace) -> int:

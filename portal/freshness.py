@@ -128,6 +128,22 @@ class FreshnessResult:
     reason: str
 
 
+def parse_instant(text: str, what: str = "--now") -> datetime:
+    """An ISO 8601 instant as a user gave it (UTC when it names no zone); a bad one is a `UsageError`.
+
+    An offset's "+" sent unencoded in a URL arrives as a space ("…T00:00:00 01:00") and is read back.
+    """
+    from portal.errors import UsageError
+
+    given = text.replace(" ", "+") if text.count(" ") == 1 and "T" in text else text
+    try:
+        value = datetime.fromisoformat(given)
+    except ValueError:
+        raise UsageError(f"{what}: not an ISO 8601 instant such as 2026-03-31T00:00:00Z: {text!r} "
+                         "(in a URL, write a + offset as %2B)") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def _require_aware(name: str, value: datetime) -> None:
     """Raise ValueError unless ``value`` carries a time zone."""
     if value.tzinfo is None or value.utcoffset() is None:

@@ -12,6 +12,7 @@ from portal.alerts.events import view_of
 from portal.alerts.feed import PAGE_SIZE, FeedFilter, atom_page, select_events
 from portal.alerts.models import AlertEvent
 from portal.errors import NotFoundError, UsageError
+from portal.freshness import parse_instant
 from portal.freshness_view import freshness_document
 from portal.web import get_instance
 
@@ -97,13 +98,7 @@ def alert_page(event_id: str) -> str | Response:
 
 def _now() -> datetime | None:
     raw = request.args.get("now")
-    if raw is None:
-        return None
-    try:  # an unencoded "+01:00" arrives as " 01:00": "+" means space in a query string
-        value = datetime.fromisoformat(raw.replace(" ", "+") if raw.count(" ") == 1 and "T" in raw else raw)
-    except ValueError:
-        raise UsageError(f"now: not an ISO 8601 date-time: {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return None if raw is None else parse_instant(raw, "now")
 
 
 @bp.get("/freshness.json")

@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from markupsafe import Markup
 
 from portal.db import utcnow
-from portal.errors import UsageError
+from portal.freshness import parse_instant
 from portal.scorecard_charts import share_chart, status_chart
 from portal.scorecard_graph import SCORECARDS, overdue_query
 from portal.scorecard_history import last_quarter
@@ -27,12 +27,7 @@ def _instant() -> datetime:
     given = request.args.get("now")
     if not given:
         return utcnow()
-    try:
-        moment = datetime.fromisoformat(given)
-    except ValueError:
-        raise UsageError(f"?now= must be an ISO 8601 instant such as 2026-03-31T00:00:00Z, not {given!r} "
-                         f"(in a URL, write a + offset as %2B)") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return parse_instant(given, "?now=")
 
 
 def _ask(at: datetime) -> dict[str, Any]:

@@ -7,12 +7,17 @@ A watchdog cuts a request's socket when its whole-request deadline passes.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
+import itertools
+import logging
+import os
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -22,6 +27,8 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import allowed_gai_family
 
 from portal.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Decides whether an address may be connected to: None allows it, a reason (``"loopback"``) refuses it.
@@ -162,6 +169,86 @@ class GuardedAdapter(HTTPAdapter):
         raise SourceError(f"outbound HTTP through a proxy ({proxy}) is not supported")
 
 
+def _nothing() -> None:
+    pass
+
+
+@dataclass(order=True)
+class _Alarm:
+    """A call due at a monotonic instant, unless cancelled first."""
+
+    when: float
+    seq: int
+    call: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class _AlarmClock:
+    """One thread that makes every watchdog's call at its deadline.
+
+    A thread per request (`threading.Timer`) costs about a millisecond to start and stop, as much as
+    a whole request to a fast receiver; here a deadline is a heap entry and cancelling it a flag.
+    """
+
+    def __init__(self) -> None:
+        self._seq = itertools.count()
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked child has no clock thread
+
+    def _reset(self) -> None:
+        self._heap: list[_Alarm] = []
+        self._wake = threading.Condition()
+        self._thread = False  # started on the first alarm
+        self._cancelled = 0  # cancelled entries still in the heap
+
+    def at(self, when: float, call: Callable[[], None]) -> _Alarm:
+        """Make `call` at monotonic instant `when`, on the clock's thread."""
+        alarm = _Alarm(when, next(self._seq), call)
+        with self._wake:
+            if not self._thread:
+                self._thread = True
+                threading.Thread(target=self._run, name="lodestar-deadlines", daemon=True).start()
+            heapq.heappush(self._heap, alarm)
+            if self._heap[0] is alarm:
+                self._wake.notify()
+        return alarm
+
+    def cancel(self, alarm: _Alarm) -> None:
+        """Never make `alarm`'s call; the heap drops cancelled entries once they are the majority."""
+        with self._wake:
+            if alarm.cancelled:
+                return
+            alarm.cancelled, alarm.call = True, _nothing
+            self._cancelled += 1
+            if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
+                self._heap = [a for a in self._heap if not a.cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and self._heap[0].cancelled:
+                    heapq.heappop(self._heap)
+                    self._cancelled -= 1
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                wait = self._heap[0].when - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                due = heapq.heappop(self._heap)
+                due.cancelled = True  # made: a later cancel has nothing to drop
+            try:
+                due.call()
+            except Exception:  # a failing call must not stop every later deadline
+                log.exception("a deadline's call failed")
+
+
+_ALARMS = _AlarmClock()
+
+
 class _Watchdog:
     """Cuts the connection of one request when its deadline passes, whatever it is waiting for.
 
@@ -177,11 +264,9 @@ class _Watchdog:
         self._sock: socket.socket | None = None
         self._done = False
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        if seconds is not None:
-            self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+        self._alarm: _Alarm | None = None
+        if self.ends is not None:
+            self._alarm = _ALARMS.at(self.ends, self._fire)
 
     def left(self) -> float | None:
         """Seconds until the deadline (negative once past); None without a deadline."""
@@ -210,8 +295,8 @@ class _Watchdog:
 
     def cancel(self) -> None:
         """The request is over: stop watching."""
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._alarm is not None:
+            _ALARMS.cancel(self._alarm)
         with self._lock:
             self._done, self._sock = True, None
 

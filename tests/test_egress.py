@@ -23,7 +23,7 @@ from harvesters.fetch import fetch
 from portal import __version__
 from portal.config import Settings, load_settings
 from portal.egress import Egress, retry_after_seconds
-from portal.netguard import IPAddress, public_address_refusal
+from portal.netguard import _ALARMS, IPAddress, _Watchdog, public_address_refusal
 from portal.errors import SourceError, SourceUnavailableError
 from portal.store.sparql_http import SparqlHttpStore
 from tests.conftest import BASE_URL
@@ -207,6 +207,31 @@ def test_a_trickling_body_is_cut_at_the_deadline(tmp_path: Path) -> None:
             fetch(f"{url}/slow.csv", tmp_path, egress=egress)
         assert time.monotonic() - started < 2.0 + 1.5
     assert not list(tmp_path.iterdir())
+
+
+def test_deadlines_hold_for_concurrent_requests_after_many_finished_ones(tmp_path: Path) -> None:
+    # Deadlines share one clock: thousands of finished requests must neither pile up in it nor keep
+    # it from cutting the trickles that are still running.
+    with serving(Trickle) as (url, _), local(deadline=1.5, read_timeout=10.0) as egress:
+        for _ in range(2000):
+            _Watchdog(300.0).cancel()
+        assert len(_ALARMS._heap) < 200
+        errors: list[BaseException] = []
+
+        def slow(i: int) -> None:
+            try:
+                egress.read(f"{url}/slow-{i}.csv")
+            except BaseException as exc:  # noqa: BLE001 - the test inspects it
+                errors.append(exc)
+
+        threads = [threading.Thread(target=slow, args=(i,)) for i in range(4)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert time.monotonic() - started < 1.5 + 5
+        assert len(errors) == 4 and all("deadline" in str(e) for e in errors), errors
 
 
 class TrickleHeaders(Handler):

@@ -17,7 +17,7 @@ from rdflib.namespace import SKOS
 from portal.instance import Instance
 from portal.mqa import assess_all, mqa_graph
 from portal.scorecard_history import DatasetHistory, load_histories, month_ends, percent, snapshot
-from portal.scorecards import DEFINITIONS
+from portal.scorecards import DEFINITIONS, league_table, save_league
 from vocab.namespaces import DCT, DQV, PROV, RDF, RDFS, XSD
 from vocab.uris import UriScheme
 
@@ -91,18 +91,22 @@ def _monthly(graph: Graph, uris: UriScheme, histories: Sequence[DatasetHistory],
 
 def publish_scorecards(instance: Instance, now: datetime) -> bool:
     """Replace the scorecards graph: status periods, monthly shares fresh and MQA; False if unchanged.
+    Keep the league table at `now` for the pages too (`portal.scorecards.saved_league`).
 
-    Nothing in it is dated by `now` itself, so publishing again within a month writes only what changed
-    (a status, an MQA assessment); a new month adds its measurement.
+    Nothing in the graph is dated by `now` itself, so publishing again within a month writes only what
+    changed (a status, an MQA assessment); a new month adds its measurement.
     """
     histories = load_histories(instance)
+    assessments = assess_all(instance)
     graph = Graph()
     _metrics(graph, instance.uris)
     _periods(graph, instance.uris, histories)
     _monthly(graph, instance.uris, histories, now)
-    graph += mqa_graph(instance.uris, assess_all(instance))
-    return instance.store.replace_graph(instance.uris.portal_graph(SCORECARDS),
-                                        graph.serialize(format="nt", encoding="utf-8"))
+    graph += mqa_graph(instance.uris, assessments)
+    changed = instance.store.replace_graph(instance.uris.portal_graph(SCORECARDS),
+                                           graph.serialize(format="nt", encoding="utf-8"))
+    save_league(instance, now, league_table(instance, now, histories=histories, assessments=assessments))
+    return changed
 
 
 def overdue_query(uris: UriScheme, start: datetime, end: datetime) -> str:

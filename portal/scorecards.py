@@ -8,6 +8,7 @@ figures come from the status history (`portal.scorecard_history`), read in two q
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from fractions import Fraction
 from itertools import groupby
 from typing import Any
 
+from portal.db import InstanceInfo
 from portal.errors import NotFoundError
 from portal.freshness import DELINQUENT, DUE, FRESH, OVERDUE, WITHDRAWN
 from portal.instance import Instance
@@ -51,6 +53,9 @@ DEFINITIONS: dict[str, str] = {
     "rank": "Publishers ranked by share fresh (none judged: last), then MQA total, both highest first; "
             "publishers equal on both share a rank and are listed by name.",
 }
+
+#: The `InstanceInfo` key of the league table kept at the last publication of the scorecards.
+LEAGUE = "scorecards_league"
 
 #: The order of the per-dataset table: the statuses to act on first.
 _ATTENTION = {DELINQUENT: 0, OVERDUE: 1, DUE: 2, FRESH: 3}
@@ -298,13 +303,19 @@ def _rank_key(card: Scorecard) -> tuple[Fraction, float]:
     return share, round(card.mqa.total, 1) if card.mqa is not None else -1.0
 
 
-def league_table(instance: Instance, now: datetime) -> list[LeagueRow]:
-    """Every publisher with a dataset at `now`, ranked (see DEFINITIONS["rank"]); ties share a rank."""
+def league_table(instance: Instance, now: datetime, *, histories: Sequence[DatasetHistory] | None = None,
+                 assessments: Sequence[DatasetMqa] | None = None) -> list[LeagueRow]:
+    """Every publisher with a dataset at `now`, ranked (see DEFINITIONS["rank"]); ties share a rank.
+
+    `histories` and `assessments` (every dataset's, as `load_histories` and `assess_all` give them)
+    save reading them again when the caller has them.
+    """
     if now.tzinfo is None:
         raise ValueError("`now` must be timezone-aware")
-    histories = load_histories(instance)
+    if histories is None:
+        histories = load_histories(instance)
     scores: dict[str, list[DatasetMqa]] = {}
-    for score in assess_all(instance):
+    for score in assess_all(instance) if assessments is None else assessments:
         scores.setdefault(score.publisher, []).append(score)
     cards = [_card(instance.uris, publisher, list(group), now, scores.get(publisher, []))
              for publisher, group in groupby(histories, key=lambda h: h.publisher)]
@@ -316,3 +327,24 @@ def league_table(instance: Instance, now: datetime) -> list[LeagueRow]:
         tied = bool(rows) and _rank_key(rows[-1].card) == _rank_key(card)
         rows.append(LeagueRow(rows[-1].rank if tied else position, card))
     return rows
+
+
+def save_league(instance: Instance, now: datetime, rows: Sequence[LeagueRow]) -> None:
+    """Keep the league table at `now` for the pages, which then need not assess every dataset per request."""
+    value = json.dumps({"at": now.isoformat(), "publishers": [row.to_dict() for row in rows]})
+    with instance.session() as session:
+        session.merge(InstanceInfo(key=LEAGUE, value=value))
+
+
+def saved_league(instance: Instance) -> dict[str, Any] | None:
+    """The league table kept by the last `save_league` ({"at", "publishers"}), or None."""
+    with instance.session() as session:
+        info = session.get(InstanceInfo, LEAGUE)
+        value = None if info is None else info.value
+    if value is None:
+        return None
+    try:
+        kept = json.loads(value)
+    except ValueError:  # written by something else: the pages compute it instead
+        return None
+    return kept if isinstance(kept, dict) and {"at", "publishers"} <= kept.keys() else None

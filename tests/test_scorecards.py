@@ -17,13 +17,13 @@ import lxml.html
 import pytest
 from flask.testing import FlaskClient
 
-from portal.db import Dataset, FreshnessStatus, Source
+from portal.db import Dataset, FreshnessStatus, InstanceInfo, Source
 from portal.errors import NotFoundError
 from portal.instance import Instance
 from portal.mqa import assess_all, publisher_mqa
 from portal.scorecard_graph import history_graph, overdue_query, publish_scorecards
 from portal.scorecard_history import last_quarter, month_ends
-from portal.scorecards import league_table, scorecard
+from portal.scorecards import LEAGUE, league_table, scorecard
 from portal.store import select_rows
 from portal.web import create_app
 from portal.web.sparql import close_query_pool
@@ -424,6 +424,37 @@ def test_history_graph_has_one_measurement_per_period(scenario: Instance) -> Non
     assert len(periods) == sum(len(item.changes) for item in SCENARIO)
     open_periods = [p for p in periods if graph.value(p, PROV.endedAtTime) is None]
     assert len(open_periods) == sum(1 for item in SCENARIO if item.changes)
+
+
+def test_the_league_page_serves_the_table_kept_at_the_last_publication(scenario: Instance,
+                                                                        client: FlaskClient) -> None:
+    live = client.get("/publishers.json").get_json()  # nothing published yet: computed at this instant
+    assert live["basis"] == "computed"
+    assert datetime.fromisoformat(live["at"]) > NOW + timedelta(days=200)
+    publish_scorecards(scenario, NOW)
+    kept = client.get("/publishers.json").get_json()
+    assert kept["basis"] == "published" and kept["at"] == NOW.isoformat()
+    assert kept["publishers"] == [row.to_dict() for row in league_table(scenario, NOW)]
+    assert kept["ask"]["quarter"]["start"] == utc(2025, 10, 1).isoformat()
+    page = lxml.html.fromstring(client.get("/publishers").get_data(as_text=True))
+    assert [tr.get("data-publisher") for tr in page.xpath("//table[contains(@class,'league')]/tbody/tr")] == \
+        [row["publisher"] for row in kept["publishers"]]
+    assert "as published after the last harvest" in _text(page.xpath("//main")[0])
+    later = NOW + timedelta(days=40)
+    publish_scorecards(scenario, later)  # the next evaluation: the kept table moves with it
+    moved = client.get("/publishers.json").get_json()
+    assert moved["at"] == later.isoformat()
+    assert moved["publishers"] == [row.to_dict() for row in league_table(scenario, later)] != kept["publishers"]
+    asked = client.get(f"/publishers.json?now={NOW:%Y-%m-%dT%H:%M:%SZ}").get_json()  # ?now= computes
+    assert asked["basis"] == "computed" and asked["publishers"] == kept["publishers"]
+
+
+def test_a_kept_league_table_that_cannot_be_read_is_computed_again(scenario: Instance,
+                                                                   client: FlaskClient) -> None:
+    with scenario.session() as session:
+        session.merge(InstanceInfo(key=LEAGUE, value="{not json"))
+    data = client.get("/publishers.json").get_json()
+    assert data["basis"] == "computed" and {row["publisher"] for row in data["publishers"]} >= {"leeds", "york"}
 
 
 def test_overdue_last_quarter_through_sparql(scenario: Instance) -> None:

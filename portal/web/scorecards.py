@@ -1,6 +1,8 @@
 """Publisher scorecards and the league table as pages with charts, and their JSON twins.
 
 `?now=` (an ISO 8601 instant; UTC when it has no offset) evaluates the figures at another instant.
+Without it the league table is the one kept when the scorecards were last published ("basis":
+"published"), a scorecard is computed at this instant.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from portal.freshness import parse_instant
 from portal.scorecard_charts import share_chart, status_chart
 from portal.scorecard_graph import SCORECARDS, overdue_query
 from portal.scorecard_history import last_quarter
-from portal.scorecards import DEFINITIONS, league_table, scorecard
+from portal.scorecards import DEFINITIONS, league_table, saved_league, scorecard
 from portal.web import get_instance
 
 bp = Blueprint("scorecards", __name__)
@@ -44,21 +46,31 @@ def _ask(at: datetime) -> dict[str, Any]:
             "run": url_for("sparql.sparql", query=query, _external=True)}
 
 
-def _league(at: datetime) -> dict[str, Any]:
-    return {"at": at.isoformat(), "definitions": DEFINITIONS,
-            "publishers": [row.to_dict() for row in league_table(get_instance(), at)], "ask": _ask(at)}
+def _league() -> dict[str, Any]:
+    """The league table at `?now=`; without it, the one kept at the last publication of the scorecards
+    (after each harvest and recorded freshness evaluation), so that a page does not assess every dataset
+    of a big portal; before the first publication, the one at this instant."""
+    instance = get_instance()
+    kept = None if request.args.get("now") else saved_league(instance)
+    if kept is not None:
+        at, rows, basis = datetime.fromisoformat(kept["at"]), kept["publishers"], "published"
+    else:
+        at = _instant()
+        rows, basis = [row.to_dict() for row in league_table(instance, at)], "computed"
+    return {"at": at.isoformat(), "basis": basis, "definitions": DEFINITIONS, "publishers": rows,
+            "ask": _ask(at)}
 
 
 @bp.get("/publishers")
 def publishers() -> str:
     """The league table of publishers: freshness, lags, metadata quality and trends."""
-    return render_template("league.html", league=_league(_instant()), now_arg=request.args.get("now"))
+    return render_template("league.html", league=_league(), now_arg=request.args.get("now"))
 
 
 @bp.get("/publishers.json")
 def publishers_json() -> Response:
     """The league table as JSON."""
-    return jsonify(_league(_instant()))
+    return jsonify(_league())
 
 
 def _card(publisher: str) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 `convert_group_columnar` writes the same N-Triples lines as the row path (`vocab.csvw.conversion`),
 with the same blank node labels and warnings, for tables within its subset (see
-`vocab.csvw.columnar`); within a chunk of rows it writes column by column, so only the order of
-lines differs. It hands everything else to the row path: a whole table whose metadata needs what
+`vocab.csvw.columnar`); it writes each row's lines together, rows in order, so only the order of
+lines within a row differs. It hands everything else to the row path: a whole table whose metadata needs what
 only the row path does, or the rest of a table from the first chunk whose bytes might parse
 differently (`vocab.csvw.chunks`, `vocab.csvw.handover`). Cells the bulk expressions cannot
 decide are converted by the row path's own per-column functions, which also give its warnings.
@@ -41,7 +41,6 @@ from vocab.csvw.model import Group, Table, bind_columns
 from vocab.csvw.sink import Counter, Sink
 
 CHUNK_BYTES = 2 << 20
-LINES_AT_ONCE = 4  # line columns computed together
 
 
 def annotate(subject: str, description: dict[str, Any], terms: Terms, write: Callable[[str], Any]) -> None:
@@ -411,15 +410,16 @@ class ChunkConverter:
             if plan.emitters:
                 lines.append(joined([pl.when(pl.any_horizontal(list(emits.values()))).then(node),
                                      f" <{CSVW}describes> ", term(plan.emitters[0].about), " .\n"]))
-        # A few columns of lines at a time: in parallel, yet without every line of the chunk in memory at once.
-        for group in range(0, len(lines), LINES_AT_ONCE):
-            result = frame.select([line.alias(f"l{j}") for j, line in enumerate(lines[group:group + LINES_AT_ONCE])])
-            for column in result.iter_columns():
-                writer.write_series(column)
-            del result
         for prefix, k in listed:  # a line per item: the row's subject and predicate repeated
-            items = frame.select(prefix.alias("h"), pl.col(f"p{k}")).explode(f"p{k}")
-            writer.write_series(items.select(joined([pl.col("h"), pl.col(f"p{k}"), " .\n"])).to_series())
+            items = pl.col(f"p{k}").list.drop_nulls()
+            lines.append(pl.when(items.list.len() > 0).then(
+                pl.concat_str([prefix, items.list.join(pl.lit(" .\n") + prefix), pl.lit(" .\n")])))
+        # Each row's lines together, rows in order: the store's per-subject difference of a re-published
+        # table then finds a changed row's triples in one place (column by column, they were spread over
+        # the whole chunk). A line that is null writes nothing.
+        if lines:
+            rows = frame.select(pl.concat_str(lines, ignore_nulls=True).alias("rows")).to_series()
+            writer.write_series(rows)
         writer.terms.next += blanks
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from portal.alerts.models import AlertEvent
 from portal.cli import main
-from portal.db import Dataset, FreshnessStatus
+from portal.db import Dataset, FreshnessStatus, Source
 from portal.evaluation import evaluate_all
 from portal.freshness import evaluate
 from portal.instance import Instance
@@ -158,6 +158,15 @@ def test_the_atom_feed_has_stable_entries_filters_and_conditional_get(instance: 
     assert page["id"] == entry and page["data"]["kind"] == "overdue"
     assert client.get("/alert/evt_nope").status_code == 404
     reopened.close()
+
+
+def test_an_empty_feed_is_dated_when_watching_began(instance: Instance, daily: Path) -> None:
+    client = create_app(instance=instance).test_client()
+    root = ET.fromstring(client.get("/alerts.atom?publisher=leeds").data)
+    assert root.findall(f"{ATOM}entry") == []
+    with instance.session() as session:
+        began = session.scalar(select(func.min(Source.created_at)))
+    assert began is not None and datetime.fromisoformat(root.findtext(f"{ATOM}updated") or "") == began
 
 
 def test_freshness_json_shows_the_recorded_evaluation_or_a_what_if(instance: Instance, daily: Path) -> None:

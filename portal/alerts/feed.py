@@ -96,8 +96,12 @@ def _http_quoted(text: str) -> str:
 
 
 def atom_page(uris: UriScheme, events: list[AlertEvent], filters: FeedFilter, *, self_url: str,
-              site_title: str, before: int | None = None, page_size: int = PAGE_SIZE) -> FeedPage:
-    """The Atom document of one page of events (newest first)."""
+              site_title: str, before: int | None = None, page_size: int = PAGE_SIZE,
+              empty_since: datetime | None = None) -> FeedPage:
+    """The Atom document of one page of events (newest first).
+
+    An empty page is as old as `empty_since` (when the portal began watching; Atom needs a date).
+    """
     feed = FeedGenerator()
     about = ", ".join(f"{k} {v}" for k, v in filters.query().items())
     feed.id(f"{uris.base}/alerts.atom" + (f"?{urlencode(sorted(filters.query().items()))}" if about else ""))
@@ -108,7 +112,7 @@ def atom_page(uris: UriScheme, events: list[AlertEvent], filters: FeedFilter, *,
     feed.link(href=f"{uris.base}/alerts", rel="alternate", type="text/html")
     feed.generator("Lodestar")
     newest = max((e.recorded_at for e in events), default=None)
-    feed.updated(newest or datetime(1970, 1, 1, tzinfo=timezone.utc))
+    feed.updated(newest or empty_since or datetime(1970, 1, 1, tzinfo=timezone.utc))
     if len(events) == page_size:
         query = dict(filters.query(), before=str(events[-1].id))
         feed.link(href=f"{uris.base}/alerts.atom?{urlencode(query)}", rel="next", type="application/atom+xml")

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.alerts.events import view_of
 from portal.alerts.feed import PAGE_SIZE, FeedFilter, atom_page, select_events
 from portal.alerts.models import AlertEvent
+from portal.db import Source
 from portal.errors import NotFoundError, UsageError
 from portal.freshness import parse_instant
 from portal.freshness_view import freshness_document
@@ -44,8 +45,13 @@ def alerts_atom() -> Response:
     """Every alert as an Atom feed (newest first, paged), filtered by ?publisher=, ?theme=, ?dataset=."""
     instance = get_instance()
     filters, before = _filters(), _before()
-    page = atom_page(instance.uris, _events(filters, before), filters, self_url=request.url,
-                     site_title=str(instance.settings.site_title), before=before)
+    events = _events(filters, before)
+    since = None
+    if not events:  # an empty feed is as old as the first source watched
+        with instance.session() as session:
+            since = session.scalar(select(func.min(Source.created_at)))
+    page = atom_page(instance.uris, events, filters, self_url=request.url,
+                     site_title=str(instance.settings.site_title), before=before, empty_since=since)
     response = Response(page.body, mimetype="application/atom+xml")
     response.set_etag(page.etag.strip('"'))
     if page.last_modified is not None:

@@ -150,7 +150,8 @@ def test_the_atom_feed_has_stable_entries_filters_and_conditional_get(instance: 
     evaluate_freshness(reopened, T0 + 3 * DAY)
     changed = client.get("/alerts.atom", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
-    for bad in ("?theme=NOT-A-THEME", "?dataset=no-slash", "?kind=exploded", "?before=x"):
+    for bad in ("?theme=NOT-A-THEME", "?dataset=no-slash", "?kind=exploded", "?before=x", "?publisher=%00",
+                "?publisher=a%01b", "?dataset=lambeth/%EF%BF%BF", "?publisher=a%20b"):
         answer = client.get(f"/alerts.atom{bad}", headers={"Accept": "application/json"})
         assert answer.status_code == 400 and answer.get_json()["error"], bad
     entry = first[0]["id"].rsplit("/", 1)[-1]

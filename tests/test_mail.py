@@ -20,6 +20,7 @@ from portal.alerts.mail import EmailChannel, ReminderChannel, confirm, send_noti
 from portal.alerts.mail_smtp import parse_smtp_url
 from portal.alerts.models import AlertEvent, Delivery, DeliveryAttempt, EmailSubscription
 from portal.alerts.outbox import deliver_pending
+from portal.alerts.webhook_endpoints import list_endpoints
 from portal.alerts.record import write_event
 from portal.config import load_settings
 from portal.db import Dataset, Source
@@ -576,3 +577,20 @@ def test_webhook_form_shows_the_secret_once(mailer: Instance) -> None:
     assert api.status_code == 201 and api.get_json()["endpoint_id"].startswith("ep_")
     assert client.post("/subscribe/webhook", json={"url": "ftp://x.example/"}).status_code == 400
     assert client.post("/subscribe/webhook", data={"url": "http://127.0.0.1:9/h"}).status_code == 403
+
+
+def test_hostile_subscription_fields_are_refused_and_nothing_is_added(mailer: Instance, smtp_server: Inbox) -> None:
+    client = app_client(mailer)
+    hook = "http://127.0.0.1:9/hook"
+    for body in ({"url": hook + "\u0000x"}, {"url": "http://127.0.0.1:9/a b"}, {"url": [hook]},
+                 {"url": hook, "owner_email": {"x": 1}}, {"url": hook, "publisher": ["leeds"]},
+                 {"url": hook, "description": "line\u0000"}, {"url": hook, "description": "x" * 501},
+                 {"url": hook, "theme": "http://themes.example/\u0007"}, {"url": hook, "min_severity": 3}):
+        answer = client.post("/subscribe/webhook", json=body)
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "portal/usage", body
+    assert list_endpoints(mailer) == []
+    for body in ({"email": ["a@ngo.example"]}, {"email": "a@ngo.example", "mode": "weekly"},
+                 {"email": "a@ngo.example\u0000"}, {"email": "a@ngo.example", "dataset": {"leeds": "trees"}}):
+        answer = client.post("/subscribe/email", json=body)
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "portal/usage", body
+    assert smtp_server.messages == []

@@ -51,7 +51,8 @@ class FeedFilter:
         if kind is not None and kind not in KINDS:
             raise UsageError(f"kind: one of {', '.join(KINDS)}, not {kind!r}")
         for name, value in (("publisher", publisher), ("dataset", dataset)):
-            if value is not None and (not value or len(value) > 201 or any(c.isspace() for c in value)):
+            # printable and without spaces: no control character, surrogate or noncharacter reaches the feed's XML
+            if value is not None and (not value or len(value) > 201 or not value.isprintable() or " " in value):
                 raise UsageError(f"{name}: {value!r} is not a publisher or dataset name")
         return cls(publisher or None, theme_iri, dataset or None, kind)
 

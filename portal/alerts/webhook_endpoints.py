@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import socket
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ CHANNEL = "webhook"
 ROTATION_GRACE = timedelta(hours=24)
 SECRET_PREFIX = "whsec_"
 MAX_URL_LENGTH = 2000
+MAX_DESCRIPTION_LENGTH = 500
 
 
 def new_secret() -> str:
@@ -59,6 +61,7 @@ def check_url(url: str, *, allow_private_addresses: bool) -> str:
     text = url.strip()
     if len(text) > MAX_URL_LENGTH:
         raise UsageError(f"webhook URL is longer than {MAX_URL_LENGTH} characters")
+    _check_iri_characters(text, "webhook URL")
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https"):
         raise UsageError(f"webhook URL {text!r} must be an http or https URL")
@@ -83,12 +86,31 @@ def check_url(url: str, *, allow_private_addresses: bool) -> str:
     return text
 
 
+def _check_iri_characters(text: str, what: str) -> None:
+    """Refuse spaces, control characters and noncharacters, which no URL or IRI holds (RFC 3986, 3987)."""
+    if not text.isprintable() or " " in text:
+        bad = next(c for c in text if not c.isprintable() or c == " ")
+        raise UsageError(f"{what} {text!r} holds {unicodedata.name(bad, f'U+{ord(bad):04X}')}, "
+                         "which no URL may (percent-encode it)")
+
+
+def _check_description(text: str) -> str:
+    """A description an owner gives an endpoint: one line of printable text, at most 500 characters."""
+    text = text.strip()
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise UsageError(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+    if not text.isprintable():
+        raise UsageError(f"description {text!r} holds control characters; give one line of text")
+    return text
+
+
 def _check_theme(value: str) -> str:
     """A theme filter as the IRI datasets carry: an EU data theme's code, label or IRI, or another IRI."""
     concept = eu_theme(value)
     if concept is not None:
         return concept.uri
     text = value.strip()
+    _check_iri_characters(text, "theme")
     parts = urlsplit(text)
     if parts.scheme.lower() in ("http", "https") and parts.netloc:
         if text.split("://", 1)[1].lower().startswith(f"{EU_AUTHORITY}data-theme/".split("://", 1)[1]):
@@ -144,6 +166,7 @@ def add_endpoint(instance: Instance, url: str, *, publisher: str | None = None, 
     """Register a webhook endpoint; returns its id and its signing secret (shown only this once)."""
     filters = check_filters(publisher=publisher, theme=theme, dataset=dataset, min_severity=min_severity)
     owner = _check_email(owner_email) if owner_email else None
+    description = _check_description(description)
     target = check_url(url, allow_private_addresses=bool(instance.settings.allow_private_addresses))
     endpoint_id, secret = "ep_" + secrets.token_hex(12), new_secret()
     with instance.session() as session:

@@ -9,6 +9,7 @@ unsubscribe (RFC 8058) is a cookieless POST to the link itself, and answers 200.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from werkzeug.exceptions import BadRequest, Forbidden
 from portal.alerts.events import SEVERITIES, Filters
 from portal.alerts.mail_subscriptions import check_filters, describe, filters_of, theme_label
 from portal.db import Dataset
-from portal.errors import ConfigError, NotFoundError, SourceUnavailableError
+from portal.errors import ConfigError, NotFoundError, SourceUnavailableError, UsageError
 from portal.instance import Instance
 from portal.web import get_instance
 from portal.web.errors import wants_json
@@ -57,13 +58,21 @@ def _feeds(base: str, filters: Filters) -> list[dict[str, str]]:
     return feeds
 
 
+def _field(values: Mapping[str, Any], name: str) -> str | None:
+    """A submitted field as text (absent or empty: None); a JSON number, list or object is refused."""
+    value = values.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{name}: give text, not {type(value).__name__} {json.dumps(value)[:80]}")
+    return value
+
+
 def _asked_filters(values: Mapping[str, Any]) -> Filters:
     """The filters in a query string, form or JSON body (empty values are "any")."""
-    def text(name: str) -> str | None:
-        value = values.get(name)
-        return str(value) if value not in (None, "") else None
-
-    return check_filters(text("publisher"), text("theme"), text("dataset"), text("min_severity") or "warning")
+    return check_filters(publisher=_field(values, "publisher"), theme=_field(values, "theme"),
+                         dataset=_field(values, "dataset"),
+                         min_severity=_field(values, "min_severity") or "warning")
 
 
 def _csrf_token(form: str) -> str:
@@ -130,9 +139,9 @@ def subscribe_webhook() -> tuple[Response | str, int]:
     values = _submitted("webhook")
     filters = _asked_filters(values)
     endpoint_id, secret = add_endpoint(
-        get_instance(), str(values.get("url") or ""), publisher=filters.publisher, theme=filters.theme,
-        dataset=filters.dataset, min_severity=filters.min_severity, owner_email=values.get("owner_email") or None,
-        description=str(values.get("description") or ""))
+        get_instance(), _field(values, "url") or "", publisher=filters.publisher, theme=filters.theme,
+        dataset=filters.dataset, min_severity=filters.min_severity, owner_email=_field(values, "owner_email"),
+        description=_field(values, "description") or "")
     answer = {"endpoint_id": endpoint_id, "secret": secret, "filters": describe(filters)}
     if _json_answer():
         return _private(jsonify(answer)), 201
@@ -149,9 +158,11 @@ def subscribe_email() -> tuple[Response, int]:
         raise NotFoundError("this portal sends no e-mail (no SMTP server is configured); use a feed or a webhook")
     values = _submitted("email")
     filters = _asked_filters(values)
-    mode = "digest" if str(values.get("mode") or "") == "digest" or values.get("digest") else "immediate"
+    mode = _field(values, "mode") or ("digest" if values.get("digest") else "immediate")
+    if mode not in ("immediate", "digest"):
+        raise UsageError(f"mode: immediate or digest, not {mode!r}")
     try:
-        start_subscription(instance, str(values.get("email") or ""), publisher=filters.publisher,
+        start_subscription(instance, _field(values, "email") or "", publisher=filters.publisher,
                            theme=filters.theme, dataset=filters.dataset, min_severity=filters.min_severity,
                            mode=mode)
     except SourceUnavailableError:  # answering otherwise would tell who is subscribed already

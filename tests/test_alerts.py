@@ -78,7 +78,10 @@ def feed_entries(client: Any, query: str = "") -> list[dict[str, str]]:
     assert response.status_code == 200 and response.mimetype == "application/atom+xml"
     root = ET.fromstring(response.data)
     return [{"id": e.findtext(f"{ATOM}id"), "title": e.findtext(f"{ATOM}title"),
-             "kind": e.find(f"{ATOM}category").get("term")} for e in root.findall(f"{ATOM}entry")]
+             "kind": e.find(f"{ATOM}category").get("term"),
+             "links": sorted((link.get("rel"), link.get("type"), link.get("href"))
+                             for link in e.findall(f"{ATOM}link"))}
+            for e in root.findall(f"{ATOM}entry")]
 
 
 def test_a_daily_dataset_goes_due_overdue_delinquent_and_back(instance: Instance, daily: Path) -> None:
@@ -132,6 +135,9 @@ def test_the_atom_feed_has_stable_entries_filters_and_conditional_get(instance: 
     first = feed_entries(client)
     assert [e["kind"] for e in first] == ["overdue", "due"]  # newest first
     assert all(e["id"].startswith("http://") and "/alert/evt_" in e["id"] for e in first)
+    # one typed alternate per media type (RFC 4287 §4.1.1): the dataset's page and the event as JSON
+    assert first[0]["links"] == [("alternate", "application/json", first[0]["id"] + ".json"),
+                                 ("alternate", "text/html", first[0]["id"].split("/alert/")[0] + "/dataset/lambeth/community-toilets")]
     instance.close()
     reopened = Instance(instance.settings)  # a restart: the same entries, the same ids
     client = create_app(instance=reopened).test_client()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from feedgen.feed import FeedGenerator
@@ -122,8 +123,11 @@ def atom_page(uris: UriScheme, events: list[AlertEvent], filters: FeedFilter, *,
         entry = feed.add_entry(order="append")
         entry.id(f"{uris.base}/alert/{event.event_id}")
         entry.title(view.summary)
-        entry.link(href=view.link, rel="alternate", type="text/html")
-        entry.link(href=f"{uris.base}/alert/{event.event_id}.json", rel="alternate", type="application/json")
+        links = [{"href": view.link, "rel": "alternate", "type": "text/html"},
+                 {"href": f"{uris.base}/alert/{event.event_id}.json", "rel": "alternate", "type": "application/json"}]
+        entry.link(links)
+        entry.register_extension("lodestar_links", _EntryLinks)
+        entry.lodestar_links.links = links
         entry.published(event.occurred_at)
         entry.updated(event.recorded_at)
         entry.author({"name": event.publisher})
@@ -134,6 +138,27 @@ def atom_page(uris: UriScheme, events: list[AlertEvent], filters: FeedFilter, *,
     body = feed.atom_str(pretty=True)
     marker = f"{about}|{before}|{events[0].id if events else 0}|{len(events)}"
     return FeedPage(body, f'"{_http_quoted(marker)}"', newest)
+
+
+class _EntryLinks:
+    """A feedgen entry extension that writes the ``rel`` and ``type`` of the entry's links.
+
+    feedgen 1.0 writes an entry's ``<link>`` with its ``href`` only (lkiesow/python-feedgen#135),
+    so two untyped alternates would break RFC 4287 §4.1.1 and readers could open the JSON.
+    """
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        for element, link in zip(entry.findall("link"), self.links):
+            if element.get("href") == link["href"]:
+                element.set("rel", link["rel"])
+                element.set("type", link["type"])
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        return item
 
 
 def _summary(evidence: dict[str, object], summary: str) -> str:

@@ -8,6 +8,7 @@ import random
 import shutil
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,38 @@ def test_the_cli_records_lists_and_explains(instance: Instance, daily: Path, mon
     assert "now fresh" in capsys.readouterr().out
     assert main(["confirm-current", "lambeth/nope"]) == 2
     assert "no active dataset lambeth/nope" in capsys.readouterr().err
+
+
+class _HeadLinks(HTMLParser):
+    """The <link rel="alternate"> elements of a page, as a feed reader discovers them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "link" and dict(attrs).get("rel") == "alternate":
+            self.links.append(dict(attrs))
+
+
+def discovered_feeds(client: Any, page: str) -> list[str]:
+    response = client.get(page)
+    assert response.status_code == 200, page
+    parser = _HeadLinks()
+    parser.feed(response.get_data(as_text=True))
+    assert all(link.get("type") for link in parser.links), parser.links  # every alternate says what it is
+    return [str(link["href"]) for link in parser.links if link.get("type") == "application/atom+xml"]
+
+
+def test_pages_lead_feed_readers_to_their_alerts(instance: Instance, daily: Path) -> None:
+    evaluate_freshness(instance, T0 + DAY)
+    client = create_app(instance=instance).test_client()
+    every = feed_entries(client)
+    assert len(every) == 1
+    for page in ("/", "/freshness", "/alerts", "/dataset/lambeth/community-toilets",
+                 "/publisher/lambeth/scorecard"):
+        (feed,) = discovered_feeds(client, page)
+        assert feed_entries(client, feed.removeprefix("/alerts.atom")) == every, page
+    assert discovered_feeds(client, "/dataset/lambeth/community-toilets") == [
+        "/alerts.atom?dataset=lambeth/community-toilets"]
+    assert discovered_feeds(client, "/publisher/lambeth/scorecard") == ["/alerts.atom?publisher=lambeth"]

@@ -345,6 +345,19 @@ def test_reminders_go_to_the_contact_point_on_due_only(mailer: Instance, smtp_se
     assert reminder.message["Message-ID"] == f"<{due}.reminder@alerts.lodestar.test>"
 
 
+def test_a_dataset_that_skipped_due_still_reminds_its_publisher_once(mailer: Instance, smtp_server: Inbox) -> None:
+    add_dataset(mailer, "leeds", "trees", contact="officer@leeds.example")
+    late = add_event(mailer, "leeds", "trees", "overdue", T0, previous="fresh")  # due fell between two checks
+    deliver_pending(mailer, CHANNELS, now=T0)
+    add_event(mailer, "leeds", "trees", "delinquent", T0 + timedelta(days=1), previous="overdue")
+    deliver_pending(mailer, CHANNELS, now=T0 + timedelta(days=1))
+    [reminder] = [m for m in smtp_server.messages if m.message["Message-ID"].endswith(".reminder@alerts.lodestar.test>")]
+    assert reminder.rcpt_tos == ["officer@leeds.example"] and late in reminder.text
+    assert reminder.message["Subject"] == "[Lodestar] Overdue for an update: Trees (leeds/trees)"
+    assert "is now overdue for an update" in reminder.text and "alerted now" in reminder.text
+    assert "becomes publicly overdue on" not in reminder.text
+
+
 def test_many_reminders_at_once_come_in_one_email(mailer: Instance, smtp_server: Inbox) -> None:
     slugs = [f"set-{n}" for n in range(6)]
     for slug in slugs:

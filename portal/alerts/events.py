@@ -21,6 +21,15 @@ KIND_SEVERITY: dict[str, str] = {
 #: The kinds of event, as they appear in feeds, webhooks and e-mails.
 KINDS: tuple[str, ...] = tuple(KIND_SEVERITY)
 
+#: The statuses of a dataset whose expected update is late, from least to most.
+LATE: tuple[str, ...] = ("due", "overdue", "delinquent")
+
+
+def falls_late(kind: str, previous: str | None) -> bool:
+    """Whether an event is the dataset's first step into lateness: due, or overdue or delinquent at once
+    (when the status skipped "due" between two evaluations) — the moment to remind its publisher."""
+    return kind in LATE and previous not in LATE
+
 
 def new_event_id() -> str:
     """A fresh public event id (``evt_`` and 26 random base32 characters)."""

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.alerts import mail_text
-from portal.alerts.events import EventView, view_of
+from portal.alerts.events import EventView, falls_late, view_of
 from portal.alerts.mail_smtp import build_message, parse_smtp_url, send_all
 from portal.alerts.mail_subscriptions import (
     SubscriptionRequest, confirm, contact_address, describe, filters_of, list_subscriptions, pending_confirmation,
@@ -231,13 +231,18 @@ class EmailChannel:
 
 
 class ReminderChannel:
-    """Reminders to a dataset's contact point when it becomes due (target: the address, lower-cased)."""
+    """Reminders to a dataset's contact point when it becomes due (target: the address, lower-cased).
+
+    A dataset that went from on time to overdue (or delinquent) between two evaluations, skipping
+    "due", gets its reminder then: late, but its publisher is still told.
+    """
 
     name = "reminder"
 
     def recipients(self, session: Session, events: Sequence[AlertEvent]) -> dict[int, list[str]]:
-        """The contact address of each "due" event's dataset; datasets without one are skipped."""
-        due = [e for e in events if e.kind == "due"]
+        """The contact address of the dataset of each event that makes it late from on time; datasets
+        without one are skipped."""
+        due = [e for e in events if falls_late(e.kind, e.previous)]
         if not due:
             return {}
         metadata: dict[int, dict[str, Any] | None] = {

@@ -134,21 +134,31 @@ _REMINDER_FOOTER = ("", "--",
 
 def reminder_subject(event: EventView) -> str:
     """The subject of a publisher reminder."""
-    return f"[Lodestar] Due for an update: {event.title or event.dataset} ({event.dataset})"
+    state = "Due for an update" if event.kind == "due" else f"{event.kind.capitalize()} for an update"
+    return f"[Lodestar] {state}: {event.title or event.dataset} ({event.dataset})"
+
+
+def _public_from(event: EventView) -> str:
+    """When watchdogs hear of it: at "overdue", or already (a dataset that skipped "due")."""
+    if event.kind != "due":
+        return ("It went past its due date between two checks, so this notice comes late: watchdogs "
+                "subscribed to this dataset are alerted now.")
+    overdue = threshold(event.evidence, "overdue_at")
+    if overdue:
+        return f"It becomes publicly overdue on {when(overdue)}: watchdogs subscribed to this dataset are alerted then."
+    return "If it is not updated, it becomes publicly overdue and subscribed watchdogs are alerted."
 
 
 def reminder_text(event: EventView) -> str:
     """A reminder to a dataset's contact point: what is due, the evidence, when watchdogs hear of it,
     and how to update it or confirm that it is still current."""
     evidence = event.evidence
-    overdue = threshold(evidence, "overdue_at")
     lines = [
         "Hello,", "",
         f"The dataset \"{event.title or event.dataset}\" ({event.dataset}), for which this address is the",
-        f"contact point, is now due for an update (since {when(event.occurred_at)}).", "",
+        f"contact point, is now {event.kind} for an update (since {when(event.occurred_at)}).", "",
         *evidence_lines(evidence), "",
-        (f"It becomes publicly overdue on {when(overdue)}: watchdogs subscribed to this dataset are alerted then."
-         if overdue else "If it is not updated, it becomes publicly overdue and subscribed watchdogs are alerted."),
+        _public_from(event),
         "", "To keep it current, either:",
         "  - publish the new data at its usual address; the next harvest sees the changed content; or",
         "  - if the data is still current, confirm it (this counts as an update); your portal operator runs:",
@@ -160,7 +170,8 @@ def reminder_text(event: EventView) -> str:
 
 def reminders_subject(events: Sequence[EventView]) -> str:
     """The subject of one reminder about several datasets."""
-    return f"[Lodestar] {len(events)} datasets due for an update"
+    late = "due" if all(e.kind == "due" for e in events) else "due or late"
+    return f"[Lodestar] {len(events)} datasets {late} for an update"
 
 
 def reminders_text(events: Sequence[EventView]) -> str:
@@ -168,12 +179,19 @@ def reminders_text(events: Sequence[EventView]) -> str:
     lines = ["Hello,", "",
              f"{len(events)} datasets for which this address is the contact point are now due for an update.",
              "Each becomes publicly overdue on the date shown: subscribed watchdogs are alerted then.", ""]
+    if any(e.kind != "due" for e in events):
+        lines[2:4] = [
+            f"{len(events)} datasets for which this address is the contact point are now due for an update,",
+            "or late already. Each becomes publicly overdue on the date shown, when subscribed watchdogs are",
+            "alerted; one that is late already went past its due date between two checks: they are alerted now."]
     for number, event in enumerate(sorted(events, key=lambda e: e.dataset), 1):
         evidence = event.evidence
+        overdue = when(threshold(evidence, "overdue_at"))
         lines += [f"{number}. {event.title or event.dataset} ({event.dataset})",
                   f"   Expected {frequency_text(evidence)}; last content change "
                   f"{when(evidence.get('last_content_change'))}",
-                  f"   Overdue from {when(threshold(evidence, 'overdue_at'))}",
+                  f"   Overdue from {overdue}" if event.kind == "due" else f"   {event.kind.capitalize()}: "
+                  f"overdue since {overdue}",
                   f"   {event.link}",
                   f"   Still current? lodestar confirm-current {event.dataset}", ""]
     lines += ["To keep a dataset current, publish its new data at the usual address (the next harvest sees",

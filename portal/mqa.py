@@ -64,18 +64,20 @@ DQV graph.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph
 
 from portal.mqa_cache import MQA_VERSION, assess_all, record_digest
 from portal.mqa_scoring import (
     ADVICE, DIMENSIONS, INDICATOR_KEYS, DatasetMqa, Indicator, assess_dataset, rating, reachable, summarise,
 )
 from portal.mqa_shacl import SHAPES_VERSION, Compliance, Violation, check_compliance
+from vocab.csvw.conversion import iri
+from vocab.csvw.datatypes import literal
 from vocab.namespaces import DQV, PROV, RDF, RDFS, SKOS, XSD
 from vocab.uris import UriScheme
 
@@ -140,34 +142,37 @@ def publisher_mqa(scores: Sequence[DatasetMqa]) -> PublisherMqa:
     return PublisherMqa(scores[0].publisher, n, total, rating(total), dimensions, fixes)
 
 
-def mqa_graph(uris: UriScheme, scores: Sequence[DatasetMqa]) -> Graph:
-    """The scores as DQV: per dataset one `dqv:QualityMeasurement` per dimension and one for the total."""
-    graph = Graph()
+def mqa_ntriples(uris: UriScheme, scores: Sequence[DatasetMqa]) -> Iterator[str]:
+    """The scores as DQV N-Triples lines: per dataset one `dqv:QualityMeasurement` per dimension and
+    one for the total (written as text: thousands of datasets need no rdflib graph)."""
     for which, term in METRICS.items():
-        metric = URIRef(uris.portal_term(term))
-        graph.add((metric, RDF.type, DQV.Metric))
-        graph.add((metric, DQV.expectedDataType, XSD.decimal))
+        metric = iri(uris.portal_term(term))
         top = DIMENSIONS.get(which, sum(DIMENSIONS.values()))
         what = "the total" if which == "total" else f"the {which} points"
-        graph.add((metric, SKOS.definition, Literal(
-            f"MQA (data.europa.eu Metadata Quality Assessment): {what} of a dataset, 0–{top}.", lang="en")))
+        yield f"{metric} {iri(RDF.type)} {iri(DQV.Metric)} .\n"
+        yield f"{metric} {iri(DQV.expectedDataType)} {iri(XSD.decimal)} .\n"
+        yield f"{metric} {iri(SKOS.definition)} {literal(f'MQA (data.europa.eu Metadata Quality Assessment): {what} of a dataset, 0–{top}.', language='en')} .\n"
+    has, kind, on, of, value, generated = (iri(DQV.hasQualityMeasurement), iri(RDF.type), iri(DQV.computedOn),
+                                           iri(DQV.isMeasurementOf), iri(DQV.value), iri(PROV.generatedAtTime))
+    measurement, metrics = iri(DQV.QualityMeasurement), {which: iri(uris.portal_term(t)) for which, t in METRICS.items()}
     for score in scores:
-        dataset = URIRef(uris.dataset(score.publisher, score.slug))
-        when = score.assessed_at or datetime.now(timezone.utc)
+        dataset = uris.dataset(score.publisher, score.slug)
+        when = literal((score.assessed_at or datetime.now(timezone.utc)).isoformat(), XSD.dateTime)
         values = {**{name: points for name, (points, _) in score.dimensions.items()}, "total": score.total}
-        for which, value in values.items():
-            node = URIRef(f"{dataset}#{METRICS[which]}")
-            graph.add((dataset, DQV.hasQualityMeasurement, node))
-            graph.add((node, RDF.type, DQV.QualityMeasurement))
-            graph.add((node, DQV.computedOn, dataset))
-            graph.add((node, DQV.isMeasurementOf, URIRef(uris.portal_term(METRICS[which]))))
-            graph.add((node, DQV.value, Literal(f"{float(value):.2f}", datatype=XSD.decimal)))
-            graph.add((node, PROV.generatedAtTime, Literal(when.isoformat(), datatype=XSD.dateTime)))
+        for which, points in values.items():
+            node = iri(f"{dataset}#{METRICS[which]}")
+            yield (f"{iri(dataset)} {has} {node} .\n{node} {kind} {measurement} .\n{node} {on} {iri(dataset)} .\n"
+                   f"{node} {of} {metrics[which]} .\n{node} {value} {literal(f'{float(points):.2f}', XSD.decimal)} .\n"
+                   f"{node} {generated} {when} .\n")
             if which == "total":
-                graph.add((node, RDFS.comment, Literal(f"rated {score.rating}", lang="en")))
-    return graph
+                yield f"{node} {iri(RDFS.comment)} {literal(f'rated {score.rating}', language='en')} .\n"
+
+
+def mqa_graph(uris: UriScheme, scores: Sequence[DatasetMqa]) -> Graph:
+    """`mqa_ntriples` as an rdflib graph."""
+    return Graph().parse(data="".join(mqa_ntriples(uris, scores)), format="nt")
 
 
 __all__ = ["Compliance", "DIMENSIONS", "DatasetMqa", "Fix", "INDICATOR_KEYS", "Indicator", "METRICS",
            "MQA_VERSION", "PublisherMqa", "SHAPES_VERSION", "Violation", "assess_all", "assess_dataset",
-           "check_compliance", "mqa_graph", "publisher_mqa", "rating", "reachable", "record_digest", "summarise"]
+           "check_compliance", "mqa_graph", "mqa_ntriples", "publisher_mqa", "rating", "reachable", "record_digest", "summarise"]

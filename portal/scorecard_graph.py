@@ -3,21 +3,24 @@
 The graph holds one `dqv:QualityMeasurement` per dataset status *period* (`dqv:value` the status,
 `prov:startedAtTime`, and `prov:endedAtTime` once the status changed), so SPARQL can ask what held
 over any stretch of time; one measurement per publisher and month end of the share fresh (`dct:date`
-is the instant it describes); and the MQA measurements of `portal.mqa.mqa_graph`.
+is the instant it describes); and the MQA measurements of `portal.mqa.mqa_ntriples`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import chain
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph
 from rdflib.namespace import SKOS
 
 from portal.instance import Instance
-from portal.mqa import assess_all, mqa_graph
+from portal.mqa import assess_all, mqa_ntriples
 from portal.scorecard_history import DatasetHistory, load_histories, month_ends, percent, snapshot
 from portal.scorecards import DEFINITIONS, league_table, save_league
+from vocab.csvw.conversion import iri
+from vocab.csvw.datatypes import literal
 from vocab.namespaces import DCT, DQV, PROV, RDF, RDFS, XSD
 from vocab.uris import UriScheme
 
@@ -27,66 +30,64 @@ SCORECARDS = "scorecards"
 OVERDUE_OR_WORSE = ("overdue", "delinquent")
 
 
-def _when(moment: datetime) -> Literal:
-    return Literal(moment.isoformat(), datatype=XSD.dateTime)
+def _when(moment: datetime) -> str:
+    return literal(moment.isoformat(), XSD.dateTime)
 
 
-def _metrics(graph: Graph, uris: UriScheme) -> None:
+def _metrics(uris: UriScheme) -> Iterator[str]:
     """The portal's two freshness metrics, defined where they are used."""
     metrics = (("freshness", "Freshness status", "status", XSD.string),
                ("share-fresh", "Share of datasets fresh (percent)", "share_fresh", XSD.decimal))
     for name, label, definition, datatype in metrics:
-        metric = URIRef(uris.portal_term(name))
-        graph.add((metric, RDF.type, DQV.Metric))
-        graph.add((metric, RDFS.label, Literal(label, lang="en")))
-        graph.add((metric, SKOS.definition, Literal(DEFINITIONS[definition], lang="en")))
-        graph.add((metric, DQV.expectedDataType, datatype))
+        metric = iri(uris.portal_term(name))
+        yield f"{metric} {iri(RDF.type)} {iri(DQV.Metric)} .\n"
+        yield f"{metric} {iri(RDFS.label)} {literal(label, language='en')} .\n"
+        yield f"{metric} {iri(SKOS.definition)} {literal(DEFINITIONS[definition], language='en')} .\n"
+        yield f"{metric} {iri(DQV.expectedDataType)} {iri(datatype)} .\n"
 
 
-def _periods(graph: Graph, uris: UriScheme, histories: Sequence[DatasetHistory]) -> None:
+def _periods(uris: UriScheme, histories: Sequence[DatasetHistory]) -> Iterator[str]:
     """One measurement per status period of every dataset."""
-    freshness = URIRef(uris.portal_term("freshness"))
+    freshness = iri(uris.portal_term("freshness"))
+    has, kind, measurement, on, of, value, by, started, ended = (
+        iri(DQV.hasQualityMeasurement), iri(RDF.type), iri(DQV.QualityMeasurement), iri(DQV.computedOn),
+        iri(DQV.isMeasurementOf), iri(DQV.value), iri(DCT.publisher), iri(PROV.startedAtTime),
+        iri(PROV.endedAtTime))
     for history in histories:
         dataset = uris.dataset(history.publisher, history.slug)
-        publisher = URIRef(uris.publisher(history.publisher))
+        publisher = iri(uris.publisher(history.publisher))
         for number, period in enumerate(history.periods, start=1):
-            node = URIRef(f"{dataset}#freshness-period-{number}")
-            graph.add((URIRef(dataset), DQV.hasQualityMeasurement, node))
-            graph.add((node, RDF.type, DQV.QualityMeasurement))
-            graph.add((node, DQV.computedOn, URIRef(dataset)))
-            graph.add((node, DQV.isMeasurementOf, freshness))
-            graph.add((node, DQV.value, Literal(period.status)))
-            graph.add((node, DCT.publisher, publisher))
-            graph.add((node, PROV.startedAtTime, _when(period.start)))
+            node = iri(f"{dataset}#freshness-period-{number}")
+            yield (f"{iri(dataset)} {has} {node} .\n{node} {kind} {measurement} .\n{node} {on} {iri(dataset)} .\n"
+                   f"{node} {of} {freshness} .\n{node} {value} {literal(period.status)} .\n"
+                   f"{node} {by} {publisher} .\n{node} {started} {_when(period.start)} .\n")
             if period.end is not None:
-                graph.add((node, PROV.endedAtTime, _when(period.end)))
+                yield f"{node} {ended} {_when(period.end)} .\n"
 
 
 def history_graph(instance: Instance) -> Graph:
     """Every dataset's status periods as DQV measurements (the history part of the scorecards graph)."""
-    graph = Graph()
-    _periods(graph, instance.uris, load_histories(instance))
-    return graph
+    return Graph().parse(data="".join(_periods(instance.uris, load_histories(instance))), format="nt")
 
 
-def _monthly(graph: Graph, uris: UriScheme, histories: Sequence[DatasetHistory], now: datetime) -> None:
+def _monthly(uris: UriScheme, histories: Sequence[DatasetHistory], now: datetime) -> Iterator[str]:
     """Each publisher's share fresh at the end of each of the last 12 months (when any dataset was judged)."""
-    measure = URIRef(uris.portal_term("share-fresh"))
+    measure = iri(uris.portal_term("share-fresh"))
     by_publisher: dict[str, list[DatasetHistory]] = {}
     for history in histories:
         by_publisher.setdefault(history.publisher, []).append(history)
     for name, group in by_publisher.items():
-        publisher = URIRef(uris.publisher(name))
+        publisher = uris.publisher(name)
         for end in month_ends(now):
             share = percent(snapshot(group, end).share_fresh)
             if share is None:
                 continue
-            node = URIRef(f"{publisher}#share-fresh-{end:%Y-%m-%d}")
-            graph.add((node, RDF.type, DQV.QualityMeasurement))
-            graph.add((node, DQV.computedOn, publisher))
-            graph.add((node, DQV.isMeasurementOf, measure))
-            graph.add((node, DQV.value, Literal(f"{share:.1f}", datatype=XSD.decimal)))
-            graph.add((node, DCT.date, _when(end)))
+            node = iri(f"{publisher}#share-fresh-{end:%Y-%m-%d}")
+            yield (f"{node} {iri(RDF.type)} {iri(DQV.QualityMeasurement)} .\n"
+                   f"{node} {iri(DQV.computedOn)} {iri(publisher)} .\n"
+                   f"{node} {iri(DQV.isMeasurementOf)} {measure} .\n"
+                   f"{node} {iri(DQV.value)} {literal(f'{share:.1f}', XSD.decimal)} .\n"
+                   f"{node} {iri(DCT.date)} {_when(end)} .\n")
 
 
 def publish_scorecards(instance: Instance, now: datetime) -> bool:
@@ -94,17 +95,14 @@ def publish_scorecards(instance: Instance, now: datetime) -> bool:
     Keep the league table at `now` for the pages too (`portal.scorecards.saved_league`).
 
     Nothing in the graph is dated by `now` itself, so publishing again within a month writes only what
-    changed (a status, an MQA assessment); a new month adds its measurement.
+    changed (a status, an MQA assessment); a new month adds its measurement. The graph is written as
+    N-Triples text, in a stable order, with no rdflib graph in between.
     """
     histories = load_histories(instance)
     assessments = assess_all(instance)
-    graph = Graph()
-    _metrics(graph, instance.uris)
-    _periods(graph, instance.uris, histories)
-    _monthly(graph, instance.uris, histories, now)
-    graph += mqa_graph(instance.uris, assessments)
-    changed = instance.store.replace_graph(instance.uris.portal_graph(SCORECARDS),
-                                           graph.serialize(format="nt", encoding="utf-8"))
+    lines = chain(_metrics(instance.uris), _periods(instance.uris, histories),
+                  _monthly(instance.uris, histories, now), mqa_ntriples(instance.uris, assessments))
+    changed = instance.store.replace_graph(instance.uris.portal_graph(SCORECARDS), "".join(lines).encode("utf-8"))
     save_league(instance, now, league_table(instance, now, histories=histories, assessments=assessments))
     return changed
 

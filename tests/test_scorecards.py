@@ -16,6 +16,7 @@ from typing import Any
 import lxml.html
 import pytest
 from flask.testing import FlaskClient
+from rdflib import Graph, Literal, URIRef
 
 from portal.db import Dataset, FreshnessStatus, InstanceInfo, Source
 from portal.errors import NotFoundError
@@ -27,6 +28,7 @@ from portal.scorecards import LEAGUE, league_table, scorecard
 from portal.store import select_rows
 from portal.web import create_app
 from portal.web.sparql import close_query_pool
+from vocab import namespaces
 from vocab.namespaces import DQV, PROV
 
 
@@ -461,6 +463,13 @@ def test_overdue_last_quarter_through_sparql(scenario: Instance) -> None:
     assert publish_scorecards(scenario, NOW) is True
     assert publish_scorecards(scenario, NOW) is False  # nothing changed: nothing written
     assert publish_scorecards(scenario, NOW + timedelta(days=2)) is False  # nor later in the same month
+    text = scenario.store.graph_ntriples(scenario.uris.portal_graph("scorecards")).decode("utf-8")
+    lines = text.splitlines()  # written as text: each line one well-formed triple, none twice
+    parsed = Graph().parse(data=text, format="nt")
+    assert len(parsed) == len(lines) == len(set(lines))
+    assert all(isinstance(o, Literal) or isinstance(o, URIRef) for o in parsed.objects())
+    values = [o for o in parsed.objects(predicate=DQV.value) if isinstance(o, Literal)]
+    assert values and all(o.datatype in (namespaces.XSD.decimal, None) for o in values)
     start, end = last_quarter(NOW)
     query = overdue_query(scenario.uris, start, end)
     rows = select_rows(scenario.store, query)

@@ -124,8 +124,8 @@ def _whitespace(base: str) -> Callable[[str], str] | None:
 
 
 def iri(value: str) -> str:
-    """An N-Triples IRI term."""
-    return "<" + value + ">"
+    """An N-Triples IRI term (plain text, also for an rdflib `URIRef`, whose ``+`` makes another one)."""
+    return f"<{value}>"
 
 
 def common_triples(subject: str, key: str, value: Any, terms: Terms) -> Iterator[str]:

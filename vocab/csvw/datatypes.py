@@ -165,12 +165,12 @@ def _bound_key(base: str, value: Any) -> Any:
 
 
 def literal(lexical: str, datatype: str | None = None, language: str | None = None) -> str:
-    """An N-Triples literal."""
-    text = '"' + escape(lexical) + '"'
+    """An N-Triples literal (plain text, also for an rdflib `URIRef` datatype)."""
+    text = f'"{escape(lexical)}"'
     if language:
-        return text + "@" + language
+        return f"{text}@{language}"
     if datatype and datatype != XSD + "string":
-        return text + "^^<" + datatype + ">"
+        return f"{text}^^<{datatype}>"
     return text
 
 

@@ -323,3 +323,14 @@ def test_pages_lead_feed_readers_to_their_alerts(instance: Instance, daily: Path
     assert discovered_feeds(client, "/dataset/lambeth/community-toilets") == [
         "/alerts.atom?dataset=lambeth/community-toilets"]
     assert discovered_feeds(client, "/publisher/lambeth/scorecard") == ["/alerts.atom?publisher=lambeth"]
+
+
+def test_last_modified_is_never_in_the_future(instance: Instance, daily: Path) -> None:
+    from email.utils import parsedate_to_datetime
+
+    evaluate_freshness(instance, datetime.now(timezone.utc) + 400 * DAY)  # a what-if recorded ahead of time
+    client = create_app(instance=instance).test_client()
+    response = client.get("/alerts.atom")
+    modified = parsedate_to_datetime(response.headers["Last-Modified"])
+    assert modified <= parsedate_to_datetime(response.headers["Date"]) + timedelta(seconds=1)
+    assert client.get("/alerts.atom", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -54,8 +54,8 @@ def alerts_atom() -> Response:
                      site_title=str(instance.settings.site_title), before=before, empty_since=since)
     response = Response(page.body, mimetype="application/atom+xml")
     response.set_etag(page.etag.strip('"'))
-    if page.last_modified is not None:
-        response.last_modified = page.last_modified
+    if page.last_modified is not None:  # never later than now (RFC 9110 §8.8.2.1), e.g. events recorded with --now
+        response.last_modified = min(page.last_modified, datetime.now(timezone.utc))
     response.cache_control.public = True
     response.cache_control.max_age = 60
     response.make_conditional(request)  # 304 when If-None-Match / If-Modified-Since say it is unchanged

@@ -67,7 +67,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     if not value or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # delta-seconds is 1*DIGIT, ASCII digits only
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -310,6 +310,8 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:00:00 GMT", now=now) == 0.0
     assert retry_after_seconds("120", now=now) == 120.0
     assert retry_after_seconds("soon", now=now) is None and retry_after_seconds(None) is None
+    for odd in ("²", "٣", "-5", "1e5", "12.5", "Mon, 99 Foo 2015"):  # not 1*DIGIT nor an HTTP-date
+        assert retry_after_seconds(odd, now=now) is None, odd
 
 
 class AlwaysBusy(Handler):

@@ -40,6 +40,7 @@ from portal.errors import SourceUnavailableError, UsageError
 from portal.instance import Instance
 from tests.conftest import BASE_URL, serve_http
 from tests.mail_fixtures import Inbox, smtp_server  # noqa: F401  (a fixture)
+from tests.test_migrations import postgres, postgres_database  # noqa: F401  (a fixture, and its helper)
 
 EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 
@@ -332,6 +333,30 @@ def test_a_503_is_retried_no_sooner_than_its_retry_after(
     [delivery] = deliveries(instance, endpoint_id)
     assert delivery.status == "delivered"
     assert [(a.status_code, a.ok) for a in attempts(instance, delivery.id)] == [(503, False), (200, True)]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_hostile_answer_is_logged_and_retried(database: str, make_instance: Callable[..., Instance],
+                                                receiver: tuple[str, Receiver], request: pytest.FixtureRequest) -> None:
+    url, hits = receiver
+    hostile = Answer(500, {"Retry-After": "²"}, b"oops\x00\xff\xfe" + b"\x00" * 5000)
+    hits.rule = lambda path, payload, n: hostile if n == 0 else Answer()
+    overrides = {}
+    if database == "postgresql":  # whose text columns refuse NUL
+        overrides["database_url"] = postgres_database(request.getfixturevalue("postgres"), "lodestar_webhooks")
+    instance = make_instance(**overrides)
+    endpoint_id, _ = add_endpoint(instance, f"{url}/hook")
+    add_event(instance, add_dataset(instance, "leeds", "trees", []), "overdue")
+    t0 = utcnow()
+    deliver(instance, t0)
+    [delivery] = deliveries(instance, endpoint_id)
+    [first] = attempts(instance, delivery.id)
+    assert (first.status_code, first.ok) == (500, False) and delivery.status == "pending"
+    assert first.response_excerpt is not None and first.response_excerpt.startswith("oops\ufffd\ufffd")
+    assert "\x00" not in first.response_excerpt and len(first.response_excerpt) <= 500
+    assert t0 < delivery.next_attempt_at <= t0 + timedelta(seconds=60)  # the odd Retry-After is ignored
+    deliver(instance, delivery.next_attempt_at)
+    assert deliveries(instance, endpoint_id)[0].status == "delivered"
 
 
 def test_a_429_with_an_http_date_is_retried_after_that_date(

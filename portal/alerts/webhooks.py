@@ -91,7 +91,8 @@ def _excerpt(reply: Reply) -> str | None:
                 break
     except PortalError:  # the status is what counts; a body cut short is still an answer
         pass
-    text = taken.decode("utf-8", "replace")[:EXCERPT_CHARS]
+    # NUL cannot be stored in a PostgreSQL text column: shown as U+FFFD, like undecodable bytes
+    text = taken.decode("utf-8", "replace")[:EXCERPT_CHARS].replace("\x00", "\ufffd")
     return text or None
 
 

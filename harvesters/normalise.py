@@ -11,18 +11,21 @@ is kept in ``record.original``::
 
 A frequency that reads as a period no EU concept has (``every 3 days``) becomes its ISO 8601
 duration (``P3D``), which the freshness check reads. A value that maps to nothing stays as the
-source gave it and is listed under ``"unmapped"``: nothing is guessed. Running `normalise` twice
-changes nothing the second time.
+source gave it and is listed under ``"unmapped"``: nothing is guessed. Characters no database or
+XML document can hold (NUL, other C0 controls, lone surrogates) become U+FFFD first. Running
+`normalise` twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from harvesters.base import HarvestedDataset, HarvestedResource
 from vocab.authority.match import (
     bare_media_type, file_type, file_type_of_media_type, frequency, language, licence, media_type_of, theme,
 )
+from vocab.text import clean_values
 
 
 def _licence(value: str | None) -> str | None:
@@ -83,8 +86,23 @@ def _resource(resource: HarvestedResource) -> tuple[dict[str, str], dict[str, st
     return original, unmapped
 
 
+def _clean(item: HarvestedDataset | HarvestedResource) -> None:
+    """Replace, in place, the characters no database or XML document can hold in every text of the record
+    (`vocab.text.clean_text`): a remote title with a NUL must not fail a harvest or an Atom feed."""
+    for spec in fields(item):
+        value = getattr(item, spec.name)
+        if isinstance(value, (str, list, dict)) and spec.name != "resources":
+            setattr(item, spec.name, clean_values(value))
+
+
 def normalise(record: HarvestedDataset) -> None:
-    """Map the record's licences, themes, formats/media types, languages and frequency to the EU tables, in place."""
+    """Map the record's licences, themes, formats/media types, languages and frequency to the EU tables, in place.
+
+    First, characters that no database or XML document can hold are replaced by U+FFFD, everywhere.
+    """
+    _clean(record)
+    for resource in record.resources:
+        _clean(resource)
     original = record.original
     unmapped: dict[str, Any] = {}
 

@@ -184,3 +184,36 @@ def test_a_harvest_on_postgresql(postgres: str, tmp_path: Path, file_server: tup
         [summary] = list_datasets(instance)
         assert summary["validation"] == {"valid": 1, "invalid": 0} and summary["triples"] > 100
         assert reconcile(instance).changed is False
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_unstorable_characters_in_a_remote_record_are_replaced_not_fatal(
+        database: str, tmp_path: Path, file_server: tuple[str, Path], request: pytest.FixtureRequest) -> None:
+    """A title with NUL (PostgreSQL refuses it) or another C0 control (XML refuses it) is kept, marked
+    with U+FFFD; the harvest, the alert feed and the RDF/XML record all still work."""
+    import xml.etree.ElementTree as ET
+    from datetime import datetime, timedelta, timezone
+
+    from rdflib import Graph
+
+    from portal.pipeline import add_source, harvest
+    from portal.watch import evaluate_freshness
+    from portal.web import create_app
+    from tests.conftest import serve_lambeth
+
+    values = {"instance": str(tmp_path / "i"), "base_url": BASE_URL, "allow_private_addresses": True}
+    if database == "postgresql":
+        values["database_url"] = postgres_database(request.getfixturevalue("postgres"), "lodestar_unstorable")
+    with Instance(load_settings(values, environ={})) as instance:
+        add_source(instance, "lambeth", serve_lambeth(file_server, title="Community\\u0000toilets\\u0001 café"))
+        assert harvest(instance, "lambeth").status == "finished"
+        [summary] = list_datasets(instance)
+        assert summary["title"] == "Community\ufffdtoilets\ufffd café"
+        assert evaluate_freshness(instance, datetime.now(timezone.utc) + timedelta(days=60)).changed
+        client = create_app(instance=instance).test_client()
+        feed = client.get("/alerts.atom")
+        assert feed.status_code == 200
+        [entry] = ET.fromstring(feed.data).findall("{http://www.w3.org/2005/Atom}entry")
+        assert "Community\ufffdtoilets\ufffd café" in (entry.findtext("{http://www.w3.org/2005/Atom}title") or "")
+        record = client.get("/dataset/lambeth/community-toilets.rdf")
+        assert record.status_code == 200 and len(Graph().parse(data=record.data, format="xml")) > 10

@@ -271,3 +271,19 @@ def test_compact_tables_are_in_the_repository() -> None:
     folder = Path(__file__).resolve().parents[1] / "vocab" / "authority"
     assert {p.stem for p in folder.glob("*.json")} == set(TABLES)
     assert "vocabularies/" in (folder / "PROVENANCE.md").read_text(encoding="utf-8")
+
+
+def test_characters_no_database_or_xml_holds_become_replacement_characters() -> None:
+    record = HarvestedDataset(
+        identifier="a\x00b", title="Trees\x00", description="line one\nline two\ttab\x0b",
+        keywords=["ok", "bad\x01"], extras={"key\x02": {"deep": ["\ud800x"]}, "n": 3},
+        resources=[HarvestedResource(url="http://x.example/t.csv", title="T\x1f", extras={"v": "\ufffe"})])
+    normalise(record)
+    assert (record.identifier, record.title) == ("a\ufffdb", "Trees\ufffd")
+    assert record.description == "line one\nline two\ttab\ufffd"  # tab, line feed, carriage return stay
+    assert record.keywords == ["ok", "bad\ufffd"]
+    assert record.extras == {"key\ufffd": {"deep": ["\ufffdx"]}, "n": 3}
+    assert (record.resources[0].title, record.resources[0].extras) == ("T\ufffd", {"v": "\ufffd"})
+    before = repr(record)
+    normalise(record)
+    assert repr(record) == before

@@ -22,6 +22,7 @@ from portal.alerts.events import KINDS, view_of
 from portal.alerts.models import AlertEvent
 from portal.errors import UsageError
 from vocab.authority.match import theme as theme_concept
+from vocab.text import clean_text
 from vocab.uris import UriScheme
 
 #: Entries per feed page.
@@ -122,7 +123,7 @@ def atom_page(uris: UriScheme, events: list[AlertEvent], filters: FeedFilter, *,
         view = view_of(event, uris.dataset(event.publisher, event.dataset_slug))
         entry = feed.add_entry(order="append")
         entry.id(f"{uris.base}/alert/{event.event_id}")
-        entry.title(view.summary)
+        entry.title(clean_text(view.summary))
         links = [{"href": view.link, "rel": "alternate", "type": "text/html"},
                  {"href": f"{uris.base}/alert/{event.event_id}.json", "rel": "alternate", "type": "application/json"}]
         entry.link(links)
@@ -130,11 +131,11 @@ def atom_page(uris: UriScheme, events: list[AlertEvent], filters: FeedFilter, *,
         entry.lodestar_links.links = links
         entry.published(event.occurred_at)
         entry.updated(event.recorded_at)
-        entry.author({"name": event.publisher})
+        entry.author({"name": clean_text(event.publisher)})
         entry.category(term=event.kind, label=f"{event.kind} ({event.severity})")
         for theme in view.themes:
             entry.category(term=theme, scheme="http://publications.europa.eu/resource/authority/data-theme")
-        entry.summary(_summary(view.evidence, view.summary))
+        entry.summary(clean_text(_summary(view.evidence, view.summary)))
     body = feed.atom_str(pretty=True)
     marker = f"{about}|{before}|{events[0].id if events else 0}|{len(events)}"
     return FeedPage(body, f'"{_http_quoted(marker)}"', newest)

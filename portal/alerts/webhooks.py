@@ -41,6 +41,7 @@ from portal.alerts.webhook_endpoints import (
 from portal.db import utcnow
 from portal.egress import Egress, Reply, retry_after_seconds, user_agent_for
 from portal.errors import PortalError, SourceError
+from vocab.text import clean_text
 
 if TYPE_CHECKING:
     from portal.instance import Instance
@@ -91,8 +92,8 @@ def _excerpt(reply: Reply) -> str | None:
                 break
     except PortalError:  # the status is what counts; a body cut short is still an answer
         pass
-    # NUL cannot be stored in a PostgreSQL text column: shown as U+FFFD, like undecodable bytes
-    text = taken.decode("utf-8", "replace")[:EXCERPT_CHARS].replace("\x00", "\ufffd")
+    # NUL (which a PostgreSQL text column refuses) and other controls shown as U+FFFD, like undecodable bytes
+    text = clean_text(taken.decode("utf-8", "replace")[:EXCERPT_CHARS])
     return text or None
 
 

@@ -15,6 +15,7 @@ from portal.pipeline import harvest
 from portal.web import create_app
 from portal.web.sparql import close_query_pool
 from tests.conftest import BASE_URL
+from tests.test_migrations import postgres  # noqa: F401  (a fixture)
 
 GRAPH = f"{BASE_URL}/graph/lambeth/community-toilets"
 
@@ -188,3 +189,42 @@ def test_catalogue_formats(client: FlaskClient, path: str, headers: dict[str, st
     graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
     assert (rdflib.URIRef(f"{BASE_URL}/catalog"), DCAT.dataset,
             rdflib.URIRef(f"{BASE_URL}/dataset/lambeth/community-toilets")) in graph
+
+
+NUL_REQUESTS = [  # every kind of route: lookups by path, filters, searches, the CKAN API, forms and JSON
+    ("GET", "/dataset/{bad}/x", None), ("GET", "/dataset/lambeth/{bad}.json", None),
+    ("GET", "/dataset/lambeth/{bad}.ttl", None), ("GET", "/publisher/{bad}/scorecard", None),
+    ("GET", "/publisher/{bad}/scorecard.json", None), ("GET", "/alert/{bad}", None), ("GET", "/source/{bad}", None),
+    ("GET", "/source/{bad}.json", None), ("GET", "/alerts.atom?publisher={bad}", None),
+    ("GET", "/api/3/action/package_search?q={bad}", None), ("GET", "/api/3/action/package_search?fq=tags:{bad}", None),
+    ("GET", "/api/3/action/organization_show?id={bad}", None), ("GET", "/api/3/action/package_show?id={bad}", None),
+    ("GET", "/?q={bad}", None), ("GET", "/sparql?query={bad}", None),
+    ("POST", "/api/3/action/package_search", {"q": "\x00"}), ("POST", "/api/3/action/package_show", {"id": "a\x00"}),
+    ("POST", "/subscribe/webhook", {"url": "http://127.0.0.1:9/h", "description": "a\x00"}),
+]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_nul_anywhere_in_a_request_is_a_400(database: str, tmp_path: Path, file_server: tuple[str, Path],
+                                            request: pytest.FixtureRequest) -> None:
+    from portal.config import load_settings
+    from portal.pipeline import add_source
+    from tests.conftest import serve_lambeth
+    from tests.test_migrations import postgres_database
+
+    values = {"instance": str(tmp_path / "i"), "base_url": BASE_URL, "allow_private_addresses": True}
+    if database == "postgresql":  # whose queries fail on NUL
+        values["database_url"] = postgres_database(request.getfixturevalue("postgres"), "lodestar_nul")
+    with Instance(load_settings(values, environ={})) as instance:
+        add_source(instance, "lambeth", serve_lambeth(file_server))
+        harvest(instance, "lambeth")
+        client = create_app(instance=instance).test_client()
+        for bad in ("%00", "a%00b"):
+            for method, path, body in NUL_REQUESTS:
+                url = path.replace("{bad}", bad)
+                answer = client.open(url, method=method, json=body, headers={"Accept": "application/json"})
+                assert answer.status_code == 400, (url, answer.status_code)
+                assert "NUL" in answer.get_data(as_text=True), url
+        form = client.post("/sparql", data={"query": "ASK {}\x00"}, headers={"Accept": "application/json"})
+        assert form.status_code == 400
+        assert client.get("/dataset/lambeth/community-toilets.json").status_code == 200  # the rest still works

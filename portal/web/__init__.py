@@ -24,6 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
     )
 
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.before_request(_refuse_nul)
     app.before_request(_ensure_secret_key)
     errors.register(app)
     app.add_template_filter(when)
@@ -38,6 +39,32 @@ def create_app(test_config: Mapping[str, Any] | None = None, instance: Instance 
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(scorecards.bp)
     return app
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False
+
+
+def _refuse_nul() -> None:
+    """Refuse a request with NUL in its path, query, form or JSON body (400): no name, search or filter
+    holds one, and a PostgreSQL query given one fails."""
+    from flask import request
+    from werkzeug.exceptions import BadRequest
+
+    parts: dict[str, Any] = {"path": request.path, "query": list(request.args.items(multi=True))}
+    if request.is_json:
+        parts["JSON body"] = request.get_json(silent=True)
+    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        parts["form"] = list(request.form.items(multi=True))
+    for where, value in parts.items():
+        if _holds_nul(value):
+            raise BadRequest(f"the request's {where} holds a NUL character (%00), which nothing here can match")
 
 
 def _ensure_secret_key() -> None:

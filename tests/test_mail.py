@@ -267,6 +267,23 @@ def test_immediate_and_digest_delivery(mailer: Instance, smtp_server: Inbox) -> 
     assert third in latest.text and late in latest.text and first not in latest.text
 
 
+def test_a_title_with_line_breaks_cannot_add_headers(mailer: Instance, smtp_server: Inbox) -> None:
+    add_dataset(mailer, "leeds", "trees", contact="officer@leeds.example")
+    with mailer.session() as session:  # a remote catalogue's title, as harvested
+        session.execute(update(Dataset).values(title="Trees\r\nBcc: evil@attacker.example\u2028X-Evil: 1"))
+    subscribed(mailer, smtp_server, "now@ngo.example", now=T0 - timedelta(days=1), min_severity="notice")
+    add_event(mailer, "leeds", "trees", "due", T0, previous="fresh")
+    deliver_pending(mailer, CHANNELS, now=T0)
+    [alert] = alerts_to(smtp_server, "now@ngo.example")
+    [reminder] = smtp_server.to("officer@leeds.example")
+    for message in (alert, reminder):
+        assert message.message["Bcc"] is None and message.message["X-Evil"] is None
+        assert "Trees Bcc: evil@attacker.example X-Evil: 1" in message.message["Subject"]
+    assert smtp_server.to("evil@attacker.example") == []
+    assert {d.status for d in deliveries(mailer, "email")} | {d.status for d in deliveries(mailer, "reminder")} == {
+        "delivered"}
+
+
 def test_filters_choose_the_recipients(mailer: Instance, smtp_server: Inbox) -> None:
     add_dataset(mailer, "leeds", "trees", themes=(ENVI,))
     add_dataset(mailer, "leeds", "buses", themes=(TRAN,))

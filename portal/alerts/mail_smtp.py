@@ -101,7 +101,7 @@ def build_message(sender: str, to: str, subject: str, text: str, *, message_id: 
     except (ValueError, IndexError) as exc:
         raise ConfigError(f"mail_from is not an address: {sender!r}") from exc
     message["To"] = Address(addr_spec=to)
-    message["Subject"] = subject
+    message["Subject"] = " ".join(subject.split())  # one line: a title's line breaks must not end the header
     message["Date"] = format_datetime((now or datetime.now(timezone.utc)).astimezone(timezone.utc))
     message["Message-ID"] = message_id or make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please

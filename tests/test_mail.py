@@ -284,6 +284,33 @@ def test_a_title_with_line_breaks_cannot_add_headers(mailer: Instance, smtp_serv
         "delivered"}
 
 
+def test_a_message_that_cannot_be_composed_fails_alone(mailer: Instance, smtp_server: Inbox,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal.alerts import mail_text
+
+    add_dataset(mailer, "leeds", "trees")
+    add_dataset(mailer, "leeds", "bins")
+    subject = mail_text.alert_subject
+
+    def unwritable(event: Any) -> str:  # what a text no e-mail can carry does to the message
+        if event.slug == "bins":
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return subject(event)
+
+    monkeypatch.setattr(mail_text, "alert_subject", unwritable)
+    subscribed(mailer, smtp_server, "now@ngo.example", now=T0 - timedelta(days=1))
+    good = add_event(mailer, "leeds", "trees", "overdue", T0, previous="due")
+    add_event(mailer, "leeds", "bins", "overdue", T0, previous="due")
+    deliver_pending(mailer, CHANNELS, now=T0)
+    [alert] = alerts_to(smtp_server, "now@ngo.example")
+    assert good in alert.text
+    with mailer.session() as session:
+        statuses = {slug: (status, attempts) for slug, status, attempts in session.execute(
+            select(AlertEvent.dataset_slug, Delivery.status, Delivery.attempts)
+            .join(AlertEvent, AlertEvent.id == Delivery.event_id).where(Delivery.channel == "email"))}
+    assert statuses == {"trees": ("delivered", 1), "bins": ("failed", 1)}  # final: not tried again
+
+
 def test_filters_choose_the_recipients(mailer: Instance, smtp_server: Inbox) -> None:
     add_dataset(mailer, "leeds", "trees", themes=(ENVI,))
     add_dataset(mailer, "leeds", "buses", themes=(TRAN,))

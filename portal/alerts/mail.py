@@ -16,7 +16,8 @@ The two channels plug into `portal.alerts.outbox`:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from portal.alerts import mail_text
 from portal.alerts.events import EventView, falls_late, view_of
-from portal.alerts.mail_smtp import build_message, parse_smtp_url, send_all
+from portal.alerts.mail_smtp import SmtpServer, build_message, parse_smtp_url, send_all
 from portal.alerts.mail_subscriptions import (
     SubscriptionRequest, confirm, contact_address, describe, filters_of, list_subscriptions, pending_confirmation,
     request_subscription, unsubscribe, unsubscribe_address, unsubscribe_key, withdraw_token,
@@ -39,6 +40,8 @@ from portal.errors import ConfigError, SourceUnavailableError
 
 if TYPE_CHECKING:
     from portal.instance import Instance
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EmailChannel", "ReminderChannel", "SubscriptionRequest", "confirm", "list_subscriptions", "next_digest",
@@ -150,6 +153,33 @@ class _Mail:
                              unsubscribe_url=self.unsubscribe_url)
 
 
+class _Outgoing:
+    """The messages of one round and the deliveries each carries. A message whose text cannot be
+    composed fails its deliveries for good, and only those: the rest of the round still goes."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.owners: list[list[int]] = []
+        self.outcomes: dict[int, Outcome] = {}
+
+    def add(self, make: Callable[[], EmailMessage], indexes: list[int]) -> None:
+        try:
+            message = make()
+        except (ValueError, UnicodeError) as exc:
+            log.exception("an e-mail could not be composed")
+            failed = Outcome(False, error=f"the e-mail could not be composed: {exc}", permanent=True)
+            self.outcomes.update(dict.fromkeys(indexes, failed))
+            return
+        self.messages.append(message)
+        self.owners.append(indexes)
+
+    def send(self, server: SmtpServer, count: int) -> list[Outcome]:
+        """Send every message; one outcome per delivery, in the order of the `count` deliveries."""
+        for indexes, outcome in zip(self.owners, send_all(server, self.messages) if self.messages else []):
+            self.outcomes.update(dict.fromkeys(indexes, outcome))
+        return [self.outcomes[index] for index in range(count)]
+
+
 class EmailChannel:
     """Alerts to confirmed e-mail subscriptions, one by one or as a daily digest (target: subscription id)."""
 
@@ -183,39 +213,34 @@ class EmailChannel:
         with instance.session() as session:
             subscriptions = {s.subscription_id: s for s in session.scalars(select(EmailSubscription).where(
                 EmailSubscription.subscription_id.in_({o.target for o in outgoing})))}
-        outcomes: dict[int, Outcome] = {}
+        batch = _Outgoing()
         digests: dict[str, list[int]] = {}
         immediate: dict[str, list[int]] = {}
         for index, item in enumerate(outgoing):
             subscription = subscriptions.get(item.target)
             if subscription is None or subscription.status != "active":
-                outcomes[index] = Outcome(False, error="the subscription is no longer active", permanent=True)
+                batch.outcomes[index] = Outcome(False, error="the subscription is no longer active", permanent=True)
             elif subscription.mode == "digest":
                 moment = item.claimed_at or utcnow()  # the engine's clock (scenario runs move it)
                 slot = digest_slot(item.event.occurred_at, subscription.last_digest_at, hour)
                 if slot > moment and not item.manual:
-                    outcomes[index] = Outcome(False, defer_until=slot)
+                    batch.outcomes[index] = Outcome(False, defer_until=slot)
                 else:
                     digests.setdefault(item.target, []).append(index)
             else:
                 immediate.setdefault(item.target, []).append(index)
-        messages: list[EmailMessage] = []
-        owners: list[list[int]] = []
         for target, indexes in immediate.items():
             mail = _Mail(instance, subscriptions[target])
+            events = [outgoing[i].event for i in indexes]
             if len(indexes) > BUNDLE_OVER:  # no floods: many alerts at once travel together
-                messages.append(mail.several([outgoing[i].event for i in indexes], digest=False))
-                owners.append(indexes)
+                batch.add(lambda: mail.several(events, digest=False), indexes)
             else:
-                messages += [mail.one(outgoing[i].event) for i in indexes]
-                owners += [[i] for i in indexes]
+                for index, event in zip(indexes, events):
+                    batch.add(lambda: mail.one(event), [index])
         for target, indexes in digests.items():
-            messages.append(_Mail(instance, subscriptions[target]).several([outgoing[i].event for i in indexes]))
-            owners.append(indexes)
-        for indexes, outcome in zip(owners, send_all(server, messages) if messages else []):
-            for index in indexes:
-                outcomes[index] = outcome
-        return [outcomes[index] for index in range(len(outgoing))]
+            mail = _Mail(instance, subscriptions[target])
+            batch.add(lambda: mail.several([outgoing[i].event for i in indexes]), indexes)
+        return batch.send(server, len(outgoing))
 
     def record(self, session: Session, results: Sequence[tuple[Outgoing, Outcome, bool]]) -> None:
         """Date each digest that went out (its subscription's `last_digest_at`)."""
@@ -266,28 +291,21 @@ class ReminderChannel:
         by_target: dict[str, list[int]] = {}
         for index, item in enumerate(outgoing):
             by_target.setdefault(item.target, []).append(index)
-        messages: list[EmailMessage] = []
-        owners: list[list[int]] = []
+        batch = _Outgoing()
         for target, indexes in by_target.items():
             events = [outgoing[i].event for i in indexes]
             if len(indexes) > BUNDLE_OVER:
                 ids = "\n".join(sorted(e.event_id for e in events))
                 key = hashlib.sha256(f"{target}\n{ids}".encode()).hexdigest()[:32]
-                messages.append(build_message(sender, target, mail_text.reminders_subject(events),
-                                              mail_text.reminders_text(events),
-                                              message_id=f"<reminders.{key}@{domain}>"))
-                owners.append(indexes)
+                batch.add(lambda: build_message(sender, target, mail_text.reminders_subject(events),
+                                                mail_text.reminders_text(events),
+                                                message_id=f"<reminders.{key}@{domain}>"), indexes)
                 continue
             for index, event in zip(indexes, events):
-                messages.append(build_message(sender, target, mail_text.reminder_subject(event),
-                                              mail_text.reminder_text(event),
-                                              message_id=f"<{event.event_id}.reminder@{domain}>"))
-                owners.append([index])
-        outcomes: dict[int, Outcome] = {}
-        for indexes, outcome in zip(owners, send_all(server, messages)):
-            for index in indexes:
-                outcomes[index] = outcome
-        return [outcomes[index] for index in range(len(outgoing))]
+                batch.add(lambda: build_message(sender, target, mail_text.reminder_subject(event),
+                                                mail_text.reminder_text(event),
+                                                message_id=f"<{event.event_id}.reminder@{domain}>"), [index])
+        return batch.send(server, len(outgoing))
 
     def record(self, session: Session, results: Sequence[tuple[Outgoing, Outcome, bool]]) -> None:
         """Nothing of its own to update."""

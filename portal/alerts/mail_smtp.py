@@ -208,6 +208,9 @@ class SmtpSession:
                                response_excerpt=text, duration_ms=_ms(started))
             except smtplib.SMTPNotSupportedError as exc:
                 return Outcome(False, error=f"SMTP: {exc}", permanent=True, duration_ms=_ms(started))
+            except (ValueError, UnicodeError) as exc:  # the message cannot be written out: sending again won't help
+                return Outcome(False, error=f"the e-mail could not be written: {exc}", permanent=True,
+                               duration_ms=_ms(started))
             except smtplib.SMTPServerDisconnected as exc:
                 self.close()
                 why = f"no answer within {self.server.timeout:g} s" if deadline.expired else str(exc)

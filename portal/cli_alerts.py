@@ -31,8 +31,8 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     with Instance.open() as instance:
         # An evaluation at a chosen instant is a what-if unless asked: it must not write a history
         # that later real evaluations would contradict (and so raise false alerts).
-        evaluation = evaluate_freshness(instance, now, record=args.now is None or args.record)
-        recorded = args.now is None or args.record
+        evaluation = evaluate_freshness(instance, now, record=args.now is None or args.record, refuse_earlier=True)
+        recorded = evaluation.recorded
         if recorded and evaluation.changed:
             from portal.scorecard_graph import publish_scorecards
 

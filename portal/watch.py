@@ -8,6 +8,7 @@ status changed without one (`portal.alerts.outbox` then delivers them at least o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,11 +20,13 @@ from sqlalchemy.orm import Session
 from portal.alerts.events import kind_severity, new_event_id
 from portal.alerts.models import AlertEvent, FreshnessConfirmation
 from portal.db import Dataset, FreshnessStatus, InstanceInfo
-from portal.errors import NotFoundError
+from portal.errors import NotFoundError, UsageError
 from portal.evaluation import FreshnessTable, evaluate_all
 from portal.freshness import WITHDRAWN, FreshnessResult, event_kind
 from portal.instance import Instance
 from vocab.frequencies import Frequency
+
+log = logging.getLogger(__name__)
 
 #: The `InstanceInfo` key of the instant of the last recorded evaluation.
 LAST_EVALUATION = "freshness_evaluated_at"
@@ -106,6 +109,7 @@ class Evaluation:
     table: FreshnessTable
     changed: list[int] = field(default_factory=list)
     events: int = 0
+    recorded: bool = False  # whether the changes entered the history
 
     def outcome(self, row: int) -> FreshnessOutcome:
         """One row as an outcome, with its reason in words."""
@@ -129,18 +133,31 @@ def latest_statuses(session: Session) -> dict[int, FreshnessStatus]:
             for status in session.scalars(select(FreshnessStatus).where(FreshnessStatus.id.in_(newest)))}
 
 
-def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True) -> Evaluation:
+def evaluate_freshness(instance: Instance, now: datetime, *, record: bool = True,
+                       refuse_earlier: bool = False) -> Evaluation:
     """Evaluate all datasets (but withdrawn ones) at `now` from their real content changes.
 
     With `record`, status changes enter the history with their alert events (one transaction) and
     the statuses are published as RDF; without it the evaluation is a what-if that leaves no trace
     (``lodestar freshness --now``).
+
+    The history only moves forward: an evaluation at an instant before the last recorded one (after
+    a what-if recorded ahead with ``--record``) would turn statuses back and alert watchdogs falsely,
+    so it is not recorded — a `UsageError` with `refuse_earlier`, else a what-if and a warning.
     """
     if now.tzinfo is None:
         raise ValueError("`now` must be timezone-aware")
     with instance.session() as session:
+        if record and (last := _last_evaluation(session)) is not None and now < last:
+            if refuse_earlier:
+                raise UsageError(f"cannot record an evaluation at {now.isoformat()}: one is recorded at "
+                                 f"{last.isoformat()}, and the history only moves forward (leave out --record "
+                                 "for a what-if)")
+            log.warning("freshness at %s not recorded: an evaluation is recorded at %s, later", now, last)
+            record = False
         evaluation = Evaluation(evaluate_all(session, now))
         evaluation.changed = evaluation.table.changed_rows()
+        evaluation.recorded = record
         if record:
             session.merge(InstanceInfo(key=LAST_EVALUATION, value=now.isoformat()))
         if record and evaluation.changed:
@@ -254,8 +271,12 @@ def confirm_current(instance: Instance, publisher: str, slug: str, *, by: str = 
     return evaluate_freshness(instance, now)
 
 
+def _last_evaluation(session: Session) -> datetime | None:
+    info = session.get(InstanceInfo, LAST_EVALUATION)
+    return datetime.fromisoformat(info.value) if info is not None else None
+
+
 def last_recorded_evaluation(instance: Instance) -> datetime | None:
     """The instant of the last recorded evaluation (None before the first)."""
     with instance.session() as session:
-        info = session.get(InstanceInfo, LAST_EVALUATION)
-    return datetime.fromisoformat(info.value) if info is not None else None
+        return _last_evaluation(session)

@@ -290,6 +290,25 @@ def test_the_cli_records_lists_and_explains(instance: Instance, daily: Path, mon
     assert "no active dataset lambeth/nope" in capsys.readouterr().err
 
 
+def test_the_history_only_moves_forward(instance: Instance, daily: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    evaluate_freshness(instance, T0 + 2 * DAY)  # overdue, recorded
+    assert events(instance) == [("overdue", "fresh")]
+    earlier = evaluate_freshness(instance, T0 + HOUR)  # a harvest or a clock behind it: a what-if, no false "fresh"
+    assert earlier.recorded is False and events(instance) == [("overdue", "fresh")]
+    with instance.session() as session:
+        assert session.scalar(select(Dataset.freshness_status)) == "overdue"
+    monkeypatch.setenv("LODESTAR_INSTANCE", str(instance.settings.instance_path))
+    monkeypatch.setenv("LODESTAR_BASE_URL", instance.settings.base_url)
+    instance.close()
+    assert main(["freshness", "--now", (T0 + DAY).isoformat(), "--record"]) == 2
+    assert "the history only moves forward" in capsys.readouterr().err
+    assert main(["freshness", "--now", (T0 + DAY).isoformat()]) == 0  # a what-if is still fine
+    assert "what-if" in capsys.readouterr().out
+    assert main(["freshness", "--now", (T0 + 3 * DAY).isoformat(), "--record"]) == 0
+    assert "1 alert event(s) written" in capsys.readouterr().out  # delinquent
+
+
 class _HeadLinks(HTMLParser):
     """The <link rel="alternate"> elements of a page, as a feed reader discovers them."""
 

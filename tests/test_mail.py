@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.alerts.mail import EmailChannel, ReminderChannel, confirm, send_notice, start_subscription, subscribe
 from portal.alerts.mail_smtp import parse_smtp_url
@@ -34,6 +34,7 @@ BASE = "https://alerts.lodestar.test"
 ENVI = "http://publications.europa.eu/resource/authority/data-theme/ENVI"
 TRAN = "http://publications.europa.eu/resource/authority/data-theme/TRAN"
 T0 = datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
 CHANNELS = (EmailChannel(), ReminderChannel())
 
 
@@ -384,7 +385,7 @@ def test_reminders_go_to_the_contact_point_on_due_only(mailer: Instance, smtp_se
     text = reminder.text
     overdue_at = T0 + timedelta(days=1)  # evidence(): last change a day before the event, overdue two days after it
     assert f"publicly overdue on {overdue_at:%Y-%m-%d %H:%M} UTC" in text
-    assert "lodestar confirm-current leeds/trees" in text and f"{BASE}/dataset/leeds/trees" in text
+    assert f"{BASE}/still-current/{due}/" in text and f"{BASE}/dataset/leeds/trees" in text
     assert "claims updated 5 Mar 2026" in text and "daily" in text and due in text
     assert reminder.message["Message-ID"] == f"<{due}.reminder@alerts.lodestar.test>"
 
@@ -402,6 +403,56 @@ def test_a_dataset_that_skipped_due_still_reminds_its_publisher_once(mailer: Ins
     assert "becomes publicly overdue on" not in reminder.text
 
 
+def test_the_contact_point_confirms_still_current_with_the_reminders_link(mailer: Instance, smtp_server: Inbox) -> None:
+    from portal.alerts.models import FreshnessConfirmation
+    from portal.alerts.still_current import BY_LINK, link_url
+
+    add_dataset(mailer, "leeds", "trees", contact="officer@leeds.example")
+    now = datetime.now(timezone.utc)
+    with mailer.session() as session:  # harvested two days ago, judged due since an hour ago
+        session.execute(update(Dataset).values(last_content_change=now - timedelta(days=2), publication_state="published",
+                                               freshness_status="due", freshness_since=now - HOUR))
+    due = add_event(mailer, "leeds", "trees", "due", now - HOUR, previous="fresh")
+    deliver_pending(mailer, CHANNELS, now=now)
+    [reminder] = smtp_server.to("officer@leeds.example")
+    [link] = [line.strip() for line in reminder.text.splitlines() if "/still-current/" in line]
+    assert link.startswith(f"{BASE}/still-current/{due}/") and "lodestar confirm-current" not in reminder.text
+    path = urlsplit(link).path
+    client = app_client(mailer)
+
+    page = client.get(path)  # a mail scanner's prefetch changes nothing
+    assert page.status_code == 200 and b"Yes, the data is still current" in page.data
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    with mailer.session() as session:
+        assert session.scalar(select(func.count()).select_from(FreshnessConfirmation)) == 0
+
+    done = client.post(path)
+    assert done.status_code == 200 and b"confirmed as still current" in done.data
+    with mailer.session() as session:
+        [confirmation] = session.scalars(select(FreshnessConfirmation)).all()
+        assert (confirmation.confirmed_by, confirmation.note) == (BY_LINK, f"reminder {due}")
+        assert session.scalar(select(Dataset.freshness_status)) == "fresh"
+        kinds = [k for k, in session.execute(select(AlertEvent.kind).order_by(AlertEvent.id))]
+    assert kinds == ["due", "fresh"]  # back to fresh, told to whoever follows it
+
+    again = client.post(path, headers={"Accept": "application/json"})
+    assert again.get_json() == {"dataset": "leeds/trees", "status": "fresh", "confirmed": True, "refusal": "used"}
+    assert b"Already confirmed" in client.get(path).data
+    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    assert client.get(forged).status_code == 404 and client.post(forged).status_code == 404
+    other = add_event(mailer, "leeds", "trees", "due", now, previous="fresh")  # its key is not this one's
+    assert client.post(path.replace(due, other)).status_code == 404
+    fresh = client.post(urlsplit(link_url(mailer, other)).path)  # a right key, but the dataset is not late now
+    assert fresh.status_code == 200 and b"Nothing to confirm" in fresh.data
+    with mailer.session() as session:
+        session.execute(update(Dataset).values(freshness_status="overdue"))
+    old = add_event(mailer, "leeds", "trees", "overdue", now - timedelta(days=61), previous="due")
+    expired = client.post(urlsplit(link_url(mailer, old)).path)
+    assert expired.status_code == 200 and b"expired" in expired.data and b"lodestar confirm-current leeds/trees" in expired.data
+    with mailer.session() as session:
+        assert session.scalar(select(func.count()).select_from(FreshnessConfirmation)) == 1
+
+
 def test_many_reminders_at_once_come_in_one_email(mailer: Instance, smtp_server: Inbox) -> None:
     slugs = [f"set-{n}" for n in range(6)]
     for slug in slugs:
@@ -410,7 +461,7 @@ def test_many_reminders_at_once_come_in_one_email(mailer: Instance, smtp_server:
     deliver_pending(mailer, CHANNELS, now=T0)
     [reminder] = smtp_server.messages
     assert reminder.message["Subject"] == "[Lodestar] 6 datasets due for an update"
-    assert all(f"lodestar confirm-current leeds/{slug}" in reminder.text for slug in slugs)
+    assert all(f"Still current? {BASE}/still-current/{event}/" in reminder.text for event in ids)
     assert reminder.text.count(f"Overdue from {T0 + timedelta(days=1):%Y-%m-%d %H:%M} UTC") == len(ids)
     assert [d.status for d in deliveries(mailer, "reminder")] == ["delivered"] * 6
 

@@ -35,6 +35,7 @@ from portal.alerts.mail_subscriptions import (
 )
 from portal.alerts.models import AlertEvent, Delivery, EmailSubscription
 from portal.alerts.outbox import Outcome, Outgoing
+from portal.alerts.still_current import link_url
 from portal.db import Dataset, utcnow
 from portal.errors import ConfigError, SourceUnavailableError
 
@@ -297,13 +298,14 @@ class ReminderChannel:
             if len(indexes) > BUNDLE_OVER:
                 ids = "\n".join(sorted(e.event_id for e in events))
                 key = hashlib.sha256(f"{target}\n{ids}".encode()).hexdigest()[:32]
+                links = {e.event_id: link_url(instance, e.event_id) for e in events}
                 batch.add(lambda: build_message(sender, target, mail_text.reminders_subject(events),
-                                                mail_text.reminders_text(events),
+                                                mail_text.reminders_text(events, links),
                                                 message_id=f"<reminders.{key}@{domain}>"), indexes)
                 continue
             for index, event in zip(indexes, events):
                 batch.add(lambda: build_message(sender, target, mail_text.reminder_subject(event),
-                                                mail_text.reminder_text(event),
+                                                mail_text.reminder_text(event, link_url(instance, event.event_id)),
                                                 message_id=f"<{event.event_id}.reminder@{domain}>"), [index])
         return batch.send(server, len(outgoing))
 

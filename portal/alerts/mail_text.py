@@ -149,9 +149,9 @@ def _public_from(event: EventView) -> str:
     return "If it is not updated, it becomes publicly overdue and subscribed watchdogs are alerted."
 
 
-def reminder_text(event: EventView) -> str:
+def reminder_text(event: EventView, still_current: str | None = None) -> str:
     """A reminder to a dataset's contact point: what is due, the evidence, when watchdogs hear of it,
-    and how to update it or confirm that it is still current."""
+    and how to update it or confirm that it is still current (at `still_current`, a one-click link)."""
     evidence = event.evidence
     lines = [
         "Hello,", "",
@@ -161,8 +161,10 @@ def reminder_text(event: EventView) -> str:
         _public_from(event),
         "", "To keep it current, either:",
         "  - publish the new data at its usual address; the next harvest sees the changed content; or",
-        "  - if the data is still current, confirm it (this counts as an update); your portal operator runs:",
-        f"      lodestar confirm-current {event.dataset}", "",
+        *(["  - if the data is still current, confirm it (this counts as an update) with this link:",
+            f"      {still_current}"] if still_current else
+          ["  - if the data is still current, confirm it (this counts as an update); your portal operator runs:",
+           f"      lodestar confirm-current {event.dataset}"]), "",
         f"Dataset page: {event.link}",
         f"Event id: {event.event_id}", *_REMINDER_FOOTER]
     return "\n".join(lines)
@@ -174,8 +176,9 @@ def reminders_subject(events: Sequence[EventView]) -> str:
     return f"[Lodestar] {len(events)} datasets {late} for an update"
 
 
-def reminders_text(events: Sequence[EventView]) -> str:
-    """One reminder listing several datasets that became due at once (no flood of reminders)."""
+def reminders_text(events: Sequence[EventView], still_current: Mapping[str, str] | None = None) -> str:
+    """One reminder listing several datasets that became due at once (no flood of reminders); each
+    with its one-click "still current" link from `still_current` (by event id), if given."""
     lines = ["Hello,", "",
              f"{len(events)} datasets for which this address is the contact point are now due for an update.",
              "Each becomes publicly overdue on the date shown: subscribed watchdogs are alerted then.", ""]
@@ -193,8 +196,12 @@ def reminders_text(events: Sequence[EventView]) -> str:
                   f"   Overdue from {overdue}" if event.kind == "due" else f"   {event.kind.capitalize()}: "
                   f"overdue since {overdue}",
                   f"   {event.link}",
+                  f"   Still current? {(still_current or {}).get(event.event_id)}" if still_current else
                   f"   Still current? lodestar confirm-current {event.dataset}", ""]
+    how = (["the changed content), or, if it is still current, confirm it with its link (this counts as",
+            "an update)."] if still_current else
+           ["the changed content), or, if it is still current, have your portal operator confirm it with",
+            "the command shown (this counts as an update)."])
     lines += ["To keep a dataset current, publish its new data at the usual address (the next harvest sees",
-              "the changed content), or, if it is still current, have your portal operator confirm it with",
-              "the command shown (this counts as an update).", *_REMINDER_FOOTER]
+              *how, *_REMINDER_FOOTER]
     return "\n".join(lines)

@@ -222,3 +222,33 @@ def unsubscribe_post(key: str) -> Response:
         return _private(jsonify(status="unsubscribed", subscription=summary))
     return _private(Response(render_template("subscribe_unsubscribe.html", done=True, email=subscription.email,
                                              subscription=summary)))
+
+
+def _still_current_answer(link: Any, *, done: bool) -> Response:
+    from portal.alerts.still_current import LINK_DAYS
+
+    if _json_answer():
+        return _private(jsonify(dataset=link.dataset, status=link.status, confirmed=done or link.refusal == "used",
+                                refusal=None if done else link.refusal))
+    return _private(Response(render_template("still_current.html", link=link, done=done, days=LINK_DAYS)))
+
+
+@bp.get("/still-current/<event_id>/<key>")
+def still_current_page(event_id: str, key: str) -> Response:
+    """A reminder's "still current" link: the dataset and a button (GET changes nothing)."""
+    from portal.alerts.still_current import look_up
+
+    return _still_current_answer(look_up(get_instance(), event_id, key), done=False)
+
+
+@bp.post("/still-current/<event_id>/<key>")
+def still_current_post(event_id: str, key: str) -> Response:
+    """Confirm the dataset as still current (once per link; it counts as an update)."""
+    from portal.alerts.still_current import confirm_by_link
+
+    link, evaluation = confirm_by_link(get_instance(), event_id, key)
+    if evaluation is not None and evaluation.changed:
+        from portal.scorecard_graph import publish_scorecards
+
+        publish_scorecards(get_instance(), evaluation.table.now)
+    return _still_current_answer(link, done=evaluation is not None)

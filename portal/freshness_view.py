@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,22 +11,59 @@ from portal.instance import Instance
 from portal.watch import Evaluation, evaluate_freshness, last_recorded_evaluation
 
 
-def freshness_document(instance: Instance, now: datetime | None = None) -> dict[str, Any]:
-    """Every active dataset's freshness with its evidence.
+#: Datasets per page unless `limit` says otherwise, and the most a page holds.
+PAGE_SIZE, MAX_PAGE = 1000, 10_000
+
+
+@dataclass(frozen=True)
+class FreshnessQuery:
+    """Which datasets a freshness listing shows: filters, and a page of them."""
+
+    publisher: str | None = None
+    dataset: str | None = None  # publisher/slug
+    statuses: frozenset[str] = frozenset()  # empty: every status
+    offset: int = 0
+    limit: int = PAGE_SIZE
+
+    def params(self) -> dict[str, str]:
+        """The filters as query parameters (for the next page's link)."""
+        values = {"publisher": self.publisher, "dataset": self.dataset,
+                  "status": ",".join(sorted(self.statuses)) or None, "limit": str(self.limit)}
+        return {k: v for k, v in values.items() if v}
+
+
+def freshness_document(instance: Instance, now: datetime | None = None,
+                       query: FreshnessQuery | None = None) -> dict[str, Any]:
+    """Every active dataset's freshness with its evidence, a page at a time (`query`).
 
     Without `now`: the last recorded evaluation, at its instant (each status as recorded, with the
     instant it was taken). With `now`: a what-if evaluation at that instant, recorded nowhere.
+    `counts` are over the publisher or dataset chosen (whatever the status filter); `total` is how
+    many datasets match every filter, of which `datasets` is the page from `offset`.
     """
+    query = query or FreshnessQuery()
     recorded_at = last_recorded_evaluation(instance)
     at = now or recorded_at
     if at is None:
-        return {"evaluated_at": None, "recorded": False, "datasets": [], "counts": {},
+        return {"evaluated_at": None, "recorded": False, "datasets": [], "counts": {}, "total": 0,
+                "offset": query.offset, "limit": query.limit,
                 "note": "No freshness evaluation has been recorded yet (`lodestar freshness`)."}
     evaluation = evaluate_freshness(instance, at, record=False)
-    return {"evaluated_at": at.isoformat(), "recorded": now is None,
+    recorded = now is None
+    table = evaluation.table
+    rows = table.rows(query.publisher)
+    if query.dataset is not None:
+        rows = [row for row in rows if f"{table.publishers[row]}/{table.slugs[row]}" == query.dataset]
+    statuses = {row: _status(evaluation, row, recorded) for row in rows}
+    counts = dict.fromkeys(sorted(RECORDED_STATUSES - {"withdrawn"}), 0)
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    chosen = [row for row in rows if not query.statuses or statuses[row] in query.statuses]
+    page = chosen[query.offset:query.offset + query.limit]
+    return {"evaluated_at": at.isoformat(), "recorded": recorded,
             "last_recorded_evaluation": recorded_at.isoformat() if recorded_at else None,
-            "counts": _counts(evaluation, recorded=now is None),
-            "datasets": [_entry(instance, evaluation, row, recorded=now is None) for row in evaluation.table.rows()]}
+            "counts": counts, "total": len(chosen), "offset": query.offset, "limit": query.limit,
+            "datasets": [_entry(instance, evaluation, row, recorded=recorded) for row in page]}
 
 
 def _status(evaluation: Evaluation, row: int, recorded: bool) -> str:
@@ -33,14 +71,6 @@ def _status(evaluation: Evaluation, row: int, recorded: bool) -> str:
     if recorded and table.recorded[row] is not None:
         return str(table.recorded[row])
     return table.status(row)
-
-
-def _counts(evaluation: Evaluation, *, recorded: bool) -> dict[str, int]:
-    counts = dict.fromkeys(sorted(RECORDED_STATUSES - {"withdrawn"}), 0)
-    for row in range(len(evaluation)):
-        status = _status(evaluation, row, recorded)
-        counts[status] = counts.get(status, 0) + 1
-    return counts
 
 
 def _entry(instance: Instance, evaluation: Evaluation, row: int, *, recorded: bool) -> dict[str, Any]:

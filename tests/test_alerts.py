@@ -353,3 +353,38 @@ def test_last_modified_is_never_in_the_future(instance: Instance, daily: Path) -
     modified = parsedate_to_datetime(response.headers["Last-Modified"])
     assert modified <= parsedate_to_datetime(response.headers["Date"]) + timedelta(seconds=1)
     assert client.get("/alerts.atom", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_freshness_listings_filter_and_page(instance: Instance) -> None:
+    from bench.freshness import NOW, populate
+
+    populate(instance, 600, seed=3)  # 600 datasets of 250 publishers, every status
+    evaluate_freshness(instance, NOW)
+    client = create_app(instance=instance).test_client()
+    everything = client.get("/freshness.json?limit=10000").get_json()
+    assert everything["total"] == 600 == len(everything["datasets"]) and everything["next"] is None
+    by_status = {s: [d["dataset"] for d in everything["datasets"] if d["status"] == s] for s in everything["counts"]}
+    assert {s: len(names) for s, names in by_status.items()} == everything["counts"]
+
+    pages, url = [], "/freshness.json?limit=250&status=overdue,delinquent"
+    while url:  # follow `next` as a client would
+        page = client.get(url).get_json()
+        pages.append(page)
+        url = page["next"] and page["next"].removeprefix("http://localhost")
+    listed = [d["dataset"] for page in pages for d in page["datasets"]]
+    assert listed == sorted(by_status["overdue"] + by_status["delinquent"]) and len(pages) == -(-len(listed) // 250)
+    assert all(page["counts"] == everything["counts"] for page in pages)  # counts ignore the status filter
+
+    town = client.get("/freshness.json?publisher=town-007").get_json()
+    assert {d["dataset"].split("/")[0] for d in town["datasets"]} == {"town-007"} and town["total"] == len(
+        [d for d in everything["datasets"] if d["dataset"].startswith("town-007/")])
+    one = everything["datasets"][17]["dataset"]
+    assert [d["dataset"] for d in client.get(f"/freshness.json?dataset={one}").get_json()["datasets"]] == [one]
+    what_if = client.get("/freshness.json?now=2027-06-01T00:00:00Z&limit=1").get_json()
+    assert what_if["next"] is not None and "now=2027-06-01" in what_if["next"] and "offset=1" in what_if["next"]
+    html = client.get("/freshness?status=due&publisher=town-001")
+    assert html.status_code == 200 and b"every status" in html.data
+    for bad in ("status=stale", "limit=0", "limit=10001", "offset=-1", "limit=1e3", "publisher=a%20b",
+                "dataset=no-slash"):
+        answer = client.get(f"/freshness.json?{bad}")
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "portal/usage", bad

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from sqlalchemy import func, select
 
 from portal.alerts.events import view_of
@@ -13,8 +13,8 @@ from portal.alerts.feed import PAGE_SIZE, FeedFilter, atom_page, select_events
 from portal.alerts.models import AlertEvent
 from portal.db import Source
 from portal.errors import NotFoundError, UsageError
-from portal.freshness import parse_instant
-from portal.freshness_view import freshness_document
+from portal.freshness import RECORDED_STATUSES, parse_instant
+from portal.freshness_view import MAX_PAGE, PAGE_SIZE, FreshnessQuery, freshness_document
 from portal.web import get_instance
 
 bp = Blueprint("alerts", __name__)
@@ -107,13 +107,48 @@ def _now() -> datetime | None:
     return None if raw is None else parse_instant(raw, "now")
 
 
+def _count(name: str, default: int, most: int, least: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or not least <= int(raw) <= most:
+        raise UsageError(f"{name}: a whole number from {least} to {most}, not {raw!r}")
+    return int(raw)
+
+
+def _freshness_query(page_size: int) -> FreshnessQuery:
+    """?publisher=, ?dataset=, ?status= (comma-separated), ?limit=, ?offset= — checked."""
+    args = request.args
+    checked = FeedFilter.parse(publisher=args.get("publisher"), dataset=args.get("dataset"))
+    statuses = frozenset(s.strip() for s in (args.get("status") or "").split(",") if s.strip())
+    known = RECORDED_STATUSES - {"withdrawn"}
+    if not statuses <= known:
+        raise UsageError(f"status: one or more of {', '.join(sorted(known))} (comma-separated), not "
+                         f"{args.get('status')!r}")
+    return FreshnessQuery(checked.publisher, checked.dataset, statuses, offset=_count("offset", 0, 10**9, 0),
+                          limit=_count("limit", page_size, MAX_PAGE, 1))
+
+
+def _freshness(page_size: int) -> dict[str, Any]:
+    """The freshness document for the request, with the link to its next page (None on the last)."""
+    query = _freshness_query(page_size)
+    now = _now()
+    doc = freshness_document(get_instance(), now, query)
+    after = query.offset + query.limit
+    more = dict(query.params(), offset=str(after), **({"now": now.isoformat()} if now else {}))
+    doc["next"] = url_for(request.endpoint or "alerts.freshness_json", **more, _external=True) if (
+        after < doc["total"]) else None
+    return doc
+
+
 @bp.get("/freshness.json")
 def freshness_json() -> Response:
-    """Every dataset's status with its evidence; the last recorded evaluation, or a what-if at ?now=."""
-    return jsonify(freshness_document(get_instance(), _now()))
+    """Every dataset's status with its evidence; the last recorded evaluation, or a what-if at ?now=.
+    Filtered by ?publisher=, ?dataset=, ?status=; paged by ?limit= (1000 by default) and ?offset=."""
+    return jsonify(_freshness(PAGE_SIZE))
 
 
 @bp.get("/freshness")
 def freshness_page() -> str:
-    """Every dataset's status with its evidence, as a page."""
-    return render_template("freshness.html", doc=freshness_document(get_instance(), _now()))
+    """Every dataset's status with its evidence, as a page (200 datasets at a time)."""
+    return render_template("freshness.html", doc=_freshness(200))

@@ -18,7 +18,7 @@ $(STAMP): setup.cfg
 run: $(STAMP)
 	LODESTAR_BASE_URL="$${LODESTAR_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/lodestar serve --demo --host $(HOST) --port $(PORT)
 
-## Install everything (Python packages, and Debian's PostgreSQL for the tests), check types, run the suite.
+## Install everything (Python packages, and Debian's PostgreSQL and Chromium for the tests), check types, run the suite.
 test: $(STAMP)
 	scripts/system-packages
 	$(BIN)/python -m mypy

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -96,6 +97,27 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+@contextmanager
+def serve_wsgi(app: Any, port: int = 0, **options: Any) -> Iterator[str]:
+    """A WSGI app served by waitress on loopback in a thread, as `lodestar serve` does; yields its URL.
+
+    Stopping closes the sockets from inside waitress's own loop (closing them from here races its
+    select(): a bad file descriptor in the server thread).
+    """
+    from waitress import create_server, wasyncore
+
+    server = create_server(app, host="127.0.0.1", port=port, **{"threads": 4, **options})
+    thread = threading.Thread(target=server.run, name="waitress")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown(timeout=10)
+        assert not thread.is_alive()
 
 
 @contextmanager

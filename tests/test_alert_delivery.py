@@ -135,7 +135,7 @@ def test_every_channel_gets_one_alert_per_change_across_a_restart(
 
     reminders = smtp_server.to(CONTACT)
     assert len(reminders) == 1 and "due" in reminders[0].message["Subject"].lower()  # at due, before overdue
-    assert "lodestar confirm-current lambeth/community-toilets" in reminders[0].text
+    assert f"{BASE_URL}/still-current/{ids[0]}/" in reminders[0].text  # the due event's one-click link
     instance.close()
     log = json.dumps([h["payload"] for h in hooks.received])
     assert endpoint_id and "evidence" in log

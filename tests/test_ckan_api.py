@@ -12,7 +12,6 @@ import functools
 import json
 import http.server
 import shutil
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -32,7 +31,7 @@ from portal.instance import Instance
 from portal.pipeline import add_source, harvest
 from portal.publication import withdraw_dataset
 from portal.web import create_app
-from tests.conftest import BASE_URL, DEMO, SHARED, serve_http
+from tests.conftest import BASE_URL, DEMO, SHARED, serve_http, serve_wsgi
 from tests.test_migrations import postgres, postgres_database  # noqa: F401  (a fixture, and its helper)
 
 API = "/api/3/action"
@@ -422,16 +421,8 @@ def test_post_json_and_form_answer_like_get(bulk: Instance) -> None:
 
 def serve(app: Flask) -> Iterator[str]:
     """`app` served by waitress on a free loopback port in a thread; yields its URL."""
-    from waitress import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=10)
+    with serve_wsgi(app) as url:
+        yield url
 
 
 @pytest.fixture

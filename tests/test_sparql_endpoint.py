@@ -26,7 +26,7 @@ from portal.instance import Instance
 from portal.query_pool import QueryPool, server_threads
 from portal.web import create_app
 from portal.web.sparql import POOL, close_query_pool
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, serve_wsgi
 
 ONE, TWO, BIG = (f"{BASE_URL}/graph/test/{name}" for name in ("one", "two", "big"))
 #: Four patterns crossed over ~1,500 triples: ~5·10^12 solutions to count, hours of work.
@@ -120,20 +120,12 @@ class Portal:
 @contextmanager
 def serving(app: Flask, settings: Settings) -> Iterator[str]:
     """Serve `app` with waitress on a free loopback port, as `lodestar serve` does; stop it all after."""
-    from waitress import create_server, wasyncore
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=server_threads(settings),
-                           channel_request_lookahead=1, ident="Lodestar-test")
-    thread = threading.Thread(target=server.run, name="waitress")
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        with serve_wsgi(app, threads=server_threads(settings), channel_request_lookahead=1,
+                        ident="Lodestar-test") as url:
+            yield url
     finally:
         close_query_pool(app)
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=10)
-        assert not thread.is_alive()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from werkzeug.exceptions import BadRequest
 
 from portal.instance import Instance
 
@@ -54,9 +55,6 @@ def _holds_nul(value: Any) -> bool:
 def _refuse_nul() -> None:
     """Refuse a request with NUL in its path, query, form or JSON body (400): no name, search or filter
     holds one, and a PostgreSQL query given one fails."""
-    from flask import request
-    from werkzeug.exceptions import BadRequest
-
     parts: dict[str, Any] = {"path": request.path, "query": list(request.args.items(multi=True))}
     if request.is_json:
         parts["JSON body"] = request.get_json(silent=True)

@@ -154,7 +154,7 @@ class _Mail:
                              unsubscribe_url=self.unsubscribe_url)
 
 
-class _Outgoing:
+class _Messages:
     """The messages of one round and the deliveries each carries. A message whose text cannot be
     composed fails its deliveries for good, and only those: the rest of the round still goes."""
 
@@ -214,7 +214,7 @@ class EmailChannel:
         with instance.session() as session:
             subscriptions = {s.subscription_id: s for s in session.scalars(select(EmailSubscription).where(
                 EmailSubscription.subscription_id.in_({o.target for o in outgoing})))}
-        batch = _Outgoing()
+        batch = _Messages()
         digests: dict[str, list[int]] = {}
         immediate: dict[str, list[int]] = {}
         for index, item in enumerate(outgoing):
@@ -292,7 +292,7 @@ class ReminderChannel:
         by_target: dict[str, list[int]] = {}
         for index, item in enumerate(outgoing):
             by_target.setdefault(item.target, []).append(index)
-        batch = _Outgoing()
+        batch = _Messages()
         for target, indexes in by_target.items():
             events = [outgoing[i].event for i in indexes]
             if len(indexes) > BUNDLE_OVER:

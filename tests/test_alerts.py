@@ -388,3 +388,17 @@ def test_freshness_listings_filter_and_page(instance: Instance) -> None:
                 "dataset=no-slash"):
         answer = client.get(f"/freshness.json?{bad}")
         assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "portal/usage", bad
+
+
+def test_the_alerts_page_form_with_fields_left_empty(instance: Instance, daily: Path) -> None:
+    client = create_app(instance=instance).test_client()
+    empty = client.get("/alerts?publisher=&theme=&dataset=")  # what the page's own filter form sends
+    assert empty.status_code == 200 and b"No alerts yet" in empty.data
+    html = empty.get_data(as_text=True)  # its what-if link works too
+    what_if = html.split('href="/freshness?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert "dataset=" not in what_if and client.get(f"/freshness?{what_if}").status_code == 200
+    assert client.get("/alerts.atom?publisher=&kind=").status_code == 200
+    evaluate_freshness(instance, T0 + 2 * DAY)
+    assert feed_entries(client, "?publisher=lambeth&theme=&dataset=") == feed_entries(client)
+    narrowed = client.get("/alerts?publisher=lambeth&theme=&dataset=")
+    assert narrowed.status_code == 200 and b"lambeth/community-toilets" in narrowed.data

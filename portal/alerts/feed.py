@@ -41,7 +41,9 @@ class FeedFilter:
     @classmethod
     def parse(cls, publisher: str | None = None, theme: str | None = None, dataset: str | None = None,
               kind: str | None = None) -> FeedFilter:
-        """Check and normalise filters given by a visitor (a theme code such as ``ENVI`` becomes its IRI)."""
+        """Check and normalise filters given by a visitor (a theme code such as ``ENVI`` becomes its IRI;
+        a field left empty, as a form sends it, is no filter)."""
+        publisher, theme, dataset, kind = (value or None for value in (publisher, theme, dataset, kind))
         theme_iri = None
         if theme:
             concept = theme_concept(theme)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
@@ -73,8 +73,11 @@ def alerts_page() -> str:
     """The newest alerts as a page, with the feed links for the chosen filters."""
     filters = _filters()
     events = _events(filters, _before())
+    ahead = (datetime.now(timezone.utc) + timedelta(days=60)).strftime("%Y-%m-%dT00:00:00Z")
+    chosen: dict[str, Any] = {k: v for k, v in (("publisher", filters.publisher), ("dataset", filters.dataset)) if v}
     return render_template("alerts.html", events=[_event_json(e) for e in events], filters=filters.query(),
-                           page_size=PAGE_SIZE, older=events[-1].id if len(events) == PAGE_SIZE else None)
+                           page_size=PAGE_SIZE, older=events[-1].id if len(events) == PAGE_SIZE else None,
+                           ahead=ahead, what_if=url_for("alerts.freshness_page", now=ahead, **chosen))
 
 
 @bp.get("/alerts.json")

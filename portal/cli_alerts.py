@@ -33,9 +33,9 @@ def cmd_freshness(args: argparse.Namespace) -> int:
         # that later real evaluations would contradict (and so raise false alerts).
         evaluation = evaluate_freshness(instance, now, record=args.now is None or args.record, refuse_earlier=True)
         recorded = evaluation.recorded
-        if recorded and evaluation.changed:
-            from portal.scorecard_graph import publish_scorecards
+        from portal.scorecard_graph import publish_scorecards, scorecards_behind
 
+        if recorded and (evaluation.changed or scorecards_behind(instance, now)):
             publish_scorecards(instance, now)  # status periods and scores, as SPARQL sees them
     changed = set(evaluation.changed)
     ordered = evaluation.table.rows()

@@ -39,9 +39,9 @@ def freshness_job(settings: Settings) -> None:
         for row in evaluation.changed:
             outcome = evaluation.outcome(row)
             log.info("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
-        if evaluation.changed:
-            from portal.scorecard_graph import publish_scorecards
+        from portal.scorecard_graph import publish_scorecards, scorecards_behind
 
+        if evaluation.changed or scorecards_behind(instance, evaluation.table.now):
             publish_scorecards(instance, evaluation.table.now)  # "who was overdue last quarter" in SPARQL
     deliver_job(settings)  # tell subscribers at once, not at the next delivery round
 

@@ -8,13 +8,17 @@ is the instant it describes); and the MQA measurements of `portal.mqa.mqa_ntripl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import chain
 
 from rdflib import Graph
 from rdflib.namespace import SKOS
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from portal.db import FreshnessStatus, InstanceInfo
 from portal.instance import Instance
 from portal.mqa import assess_all, mqa_ntriples
 from portal.scorecard_history import DatasetHistory, load_histories, month_ends, percent, snapshot
@@ -26,6 +30,8 @@ from vocab.uris import UriScheme
 
 #: The graph the scorecards are published in (`UriScheme.portal_graph(SCORECARDS)`).
 SCORECARDS = "scorecards"
+#: The `InstanceInfo` key of what the published scorecards rest on (`scorecards_behind`).
+BASIS = "scorecards_basis"
 #: Statuses the example query counts as "overdue": overdue, and worse.
 OVERDUE_OR_WORSE = ("overdue", "delinquent")
 
@@ -90,6 +96,20 @@ def _monthly(uris: UriScheme, histories: Sequence[DatasetHistory], now: datetime
                    f"{node} {iri(DCT.date)} {_when(end)} .\n")
 
 
+def _basis(session: Session, now: datetime) -> str:
+    """What a publication of the scorecards at `now` rests on: the newest status-history row, and the month."""
+    newest = session.scalar(select(func.max(FreshnessStatus.id))) or 0
+    return json.dumps({"status": newest, "month": f"{now:%Y-%m}"})
+
+
+def scorecards_behind(instance: Instance, now: datetime) -> bool:
+    """Whether statuses were recorded, or a month began, since the scorecards were last published —
+    so that a publication that failed, or was left to later, is made up by the next freshness run."""
+    with instance.session() as session:
+        published = session.get(InstanceInfo, BASIS)
+        return published is None or published.value != _basis(session, now)
+
+
 def publish_scorecards(instance: Instance, now: datetime) -> bool:
     """Replace the scorecards graph: status periods, monthly shares fresh and MQA; False if unchanged.
     Keep the league table at `now` for the pages too (`portal.scorecards.saved_league`).
@@ -98,12 +118,16 @@ def publish_scorecards(instance: Instance, now: datetime) -> bool:
     changed (a status, an MQA assessment); a new month adds its measurement. The graph is written as
     N-Triples text, in a stable order, with no rdflib graph in between.
     """
+    with instance.session() as session:
+        basis = _basis(session, now)  # read first: a status recorded meanwhile leaves the scorecards behind
     histories = load_histories(instance)
     assessments = assess_all(instance)
     lines = chain(_metrics(instance.uris), _periods(instance.uris, histories),
                   _monthly(instance.uris, histories, now), mqa_ntriples(instance.uris, assessments))
     changed = instance.store.replace_graph(instance.uris.portal_graph(SCORECARDS), "".join(lines).encode("utf-8"))
     save_league(instance, now, league_table(instance, now, histories=histories, assessments=assessments))
+    with instance.session() as session:
+        session.merge(InstanceInfo(key=BASIS, value=basis))
     return changed
 
 

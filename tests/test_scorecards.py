@@ -510,3 +510,25 @@ def test_the_page_query_runs_on_the_sparql_endpoint(scenario: Instance) -> None:
         assert publishers == {scenario.uris.publisher(p) for p in overlapping(*last_quarter(NOW))}
     finally:
         close_query_pool(app)
+
+
+def test_a_publication_left_behind_is_made_up_by_the_next_freshness_run(scenario: Instance) -> None:
+    from sqlalchemy import select
+
+    from portal.scheduler import freshness_job
+    from portal.scorecard_graph import scorecards_behind
+
+    assert scorecards_behind(scenario, NOW)  # never published
+    publish_scorecards(scenario, NOW)
+    assert not scorecards_behind(scenario, NOW)
+    assert scorecards_behind(scenario, NOW + timedelta(days=20))  # a new month: its measurement is due
+    freshness_job(scenario.settings)  # today's statuses recorded, and published with them
+    today = datetime.now(timezone.utc)
+    assert not scorecards_behind(scenario, today)
+    with scenario.session() as session:  # a status recorded by a path that did not publish (or crashed)
+        dataset = session.scalars(select(Dataset).where(Dataset.slug == "roads")).one()
+        session.add(FreshnessStatus(dataset_id=dataset.id, evaluated_at=today, status=dataset.freshness_status,
+                                    previous=dataset.freshness_status))
+    assert scorecards_behind(scenario, today)
+    freshness_job(scenario.settings)  # nothing changes in this run, yet it publishes what was left behind
+    assert not scorecards_behind(scenario, datetime.now(timezone.utc))

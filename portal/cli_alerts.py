@@ -33,10 +33,10 @@ def cmd_freshness(args: argparse.Namespace) -> int:
         # that later real evaluations would contradict (and so raise false alerts).
         evaluation = evaluate_freshness(instance, now, record=args.now is None or args.record, refuse_earlier=True)
         recorded = evaluation.recorded
-        from portal.scorecard_graph import publish_scorecards, scorecards_behind
+        if recorded:
+            from portal.scorecard_graph import refresh_scorecards
 
-        if recorded and (evaluation.changed or scorecards_behind(instance, now)):
-            publish_scorecards(instance, now)  # status periods and scores, as SPARQL sees them
+            refresh_scorecards(instance, now)  # status periods and scores, as SPARQL sees them
     changed = set(evaluation.changed)
     ordered = evaluation.table.rows()
     if args.format == "json":
@@ -163,10 +163,9 @@ def cmd_confirm_current(args: argparse.Namespace) -> int:
     with Instance.open() as instance:
         evaluation = confirm_current(instance, publisher, slug, by=args.by or "", note=args.note or "",
                                      now=parse_now(args.now))
-        if evaluation.changed:
-            from portal.scorecard_graph import publish_scorecards
+        from portal.scorecard_graph import refresh_scorecards
 
-            publish_scorecards(instance, evaluation.table.now)
+        refresh_scorecards(instance, evaluation.table.now)
         for o in evaluation:
             if (o.publisher, o.dataset) == (publisher, slug):
                 print(f"{publisher}/{slug} confirmed still current: now {o.result.status} — {o.result.reason}")

@@ -29,7 +29,7 @@ from portal.publication import PublicationBatch, publish_catalogue, reconcile, w
 from portal.report import Report
 from portal.runs import fail_abandoned_runs, failing_run, running_elsewhere, source_lock, start_run
 from portal.sources import add_source, is_due, list_sources
-from portal.scorecard_graph import publish_scorecards
+from portal.scorecard_graph import publish_scorecards, refresh_scorecards
 from portal.watch import evaluate_freshness
 
 log = logging.getLogger(__name__)
@@ -150,8 +150,11 @@ def harvest(instance: Instance, name: str, *, now: datetime | None = None,
             if listing.complete:  # only a complete listing says what the source no longer has
                 _withdraw_unlisted(instance, source, listing, now, outcome, confirm_withdrawals)
             publish_catalogue(instance)
-            if evaluate_freshness(instance, now).changed or outcome.datasets_changed or outcome.datasets_withdrawn:
-                publish_scorecards(instance, now)  # status periods and MQA scores, as SPARQL sees them
+            evaluate_freshness(instance, now)
+            if outcome.datasets_changed or outcome.datasets_withdrawn:  # MQA scores may have moved too
+                publish_scorecards(instance, now)
+            else:
+                refresh_scorecards(instance, now)  # status periods, as SPARQL sees them, when any changed
             outcome.status = "partial" if outcome.errors or outcome.withdrawal_held else "finished"
             _finish(instance, run_id, outcome)
     return outcome

@@ -39,10 +39,10 @@ def freshness_job(settings: Settings) -> None:
         for row in evaluation.changed:
             outcome = evaluation.outcome(row)
             log.info("%s/%s is now %s", outcome.publisher, outcome.dataset, outcome.result.status)
-        from portal.scorecard_graph import publish_scorecards, scorecards_behind
+        from portal.scorecard_graph import refresh_scorecards
 
-        if evaluation.changed or scorecards_behind(instance, evaluation.table.now):
-            publish_scorecards(instance, evaluation.table.now)  # "who was overdue last quarter" in SPARQL
+        # "who was overdue last quarter" in SPARQL: after this run's changes, and anything left behind
+        refresh_scorecards(instance, evaluation.table.now)
     deliver_job(settings)  # tell subscribers at once, not at the next delivery round
 
 

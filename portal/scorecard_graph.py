@@ -110,6 +110,15 @@ def scorecards_behind(instance: Instance, now: datetime) -> bool:
         return published is None or published.value != _basis(session, now)
 
 
+def refresh_scorecards(instance: Instance, now: datetime) -> bool:
+    """Publish the scorecards if they are behind (`scorecards_behind`): after any recorded status
+    change, a month's turn, or a publication that failed; False when they were current."""
+    if not scorecards_behind(instance, now):
+        return False
+    publish_scorecards(instance, now)
+    return True
+
+
 def publish_scorecards(instance: Instance, now: datetime) -> bool:
     """Replace the scorecards graph: status periods, monthly shares fresh and MQA; False if unchanged.
     Keep the league table at `now` for the pages too (`portal.scorecards.saved_league`).

@@ -516,11 +516,12 @@ def test_a_publication_left_behind_is_made_up_by_the_next_freshness_run(scenario
     from sqlalchemy import select
 
     from portal.scheduler import freshness_job
-    from portal.scorecard_graph import scorecards_behind
+    from portal.scorecard_graph import refresh_scorecards, scorecards_behind
 
     assert scorecards_behind(scenario, NOW)  # never published
-    publish_scorecards(scenario, NOW)
+    assert refresh_scorecards(scenario, NOW) is True
     assert not scorecards_behind(scenario, NOW)
+    assert refresh_scorecards(scenario, NOW) is False  # current: nothing to do
     assert scorecards_behind(scenario, NOW + timedelta(days=20))  # a new month: its measurement is due
     freshness_job(scenario.settings)  # today's statuses recorded, and published with them
     today = datetime.now(timezone.utc)

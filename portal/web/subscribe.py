@@ -246,9 +246,7 @@ def still_current_post(event_id: str, key: str) -> Response:
     """Confirm the dataset as still current (once per link; it counts as an update)."""
     from portal.alerts.still_current import confirm_by_link
 
+    # The status and its event are recorded at once; the scorecards graph follows at the scheduler's
+    # next freshness run (`refresh_scorecards`), not within this request.
     link, evaluation = confirm_by_link(get_instance(), event_id, key)
-    if evaluation is not None and evaluation.changed:
-        from portal.scorecard_graph import publish_scorecards
-
-        publish_scorecards(get_instance(), evaluation.table.now)
     return _still_current_answer(link, done=evaluation is not None)

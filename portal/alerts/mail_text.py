@@ -149,7 +149,7 @@ def _public_from(event: EventView) -> str:
     return "If it is not updated, it becomes publicly overdue and subscribed watchdogs are alerted."
 
 
-def reminder_text(event: EventView, still_current: str | None = None) -> str:
+def reminder_text(event: EventView, still_current: str) -> str:
     """A reminder to a dataset's contact point: what is due, the evidence, when watchdogs hear of it,
     and how to update it or confirm that it is still current (at `still_current`, a one-click link)."""
     evidence = event.evidence
@@ -161,10 +161,8 @@ def reminder_text(event: EventView, still_current: str | None = None) -> str:
         _public_from(event),
         "", "To keep it current, either:",
         "  - publish the new data at its usual address; the next harvest sees the changed content; or",
-        *(["  - if the data is still current, confirm it (this counts as an update) with this link:",
-            f"      {still_current}"] if still_current else
-          ["  - if the data is still current, confirm it (this counts as an update); your portal operator runs:",
-           f"      lodestar confirm-current {event.dataset}"]), "",
+        "  - if the data is still current, confirm it (this counts as an update) with this link:",
+        f"      {still_current}", "",
         f"Dataset page: {event.link}",
         f"Event id: {event.event_id}", *_REMINDER_FOOTER]
     return "\n".join(lines)
@@ -176,17 +174,17 @@ def reminders_subject(events: Sequence[EventView]) -> str:
     return f"[Lodestar] {len(events)} datasets {late} for an update"
 
 
-def reminders_text(events: Sequence[EventView], still_current: Mapping[str, str] | None = None) -> str:
+def reminders_text(events: Sequence[EventView], still_current: Mapping[str, str]) -> str:
     """One reminder listing several datasets that became due at once (no flood of reminders); each
-    with its one-click "still current" link from `still_current` (by event id), if given."""
-    lines = ["Hello,", "",
-             f"{len(events)} datasets for which this address is the contact point are now due for an update.",
-             "Each becomes publicly overdue on the date shown: subscribed watchdogs are alerted then.", ""]
-    if any(e.kind != "due" for e in events):
-        lines[2:4] = [
-            f"{len(events)} datasets for which this address is the contact point are now due for an update,",
-            "or late already. Each becomes publicly overdue on the date shown, when subscribed watchdogs are",
-            "alerted; one that is late already went past its due date between two checks: they are alerted now."]
+    with its one-click "still current" link from `still_current` (by event id)."""
+    opening = (
+        [f"{len(events)} datasets for which this address is the contact point are now due for an update.",
+         "Each becomes publicly overdue on the date shown: subscribed watchdogs are alerted then."]
+        if all(e.kind == "due" for e in events) else
+        [f"{len(events)} datasets for which this address is the contact point are now due for an update,",
+         "or late already. Each becomes publicly overdue on the date shown, when subscribed watchdogs are",
+         "alerted; one that is late already went past its due date between two checks: they are alerted now."])
+    lines = ["Hello,", "", *opening, ""]
     for number, event in enumerate(sorted(events, key=lambda e: e.dataset), 1):
         evidence = event.evidence
         overdue = when(threshold(evidence, "overdue_at"))
@@ -196,12 +194,8 @@ def reminders_text(events: Sequence[EventView], still_current: Mapping[str, str]
                   f"   Overdue from {overdue}" if event.kind == "due" else f"   {event.kind.capitalize()}: "
                   f"overdue since {overdue}",
                   f"   {event.link}",
-                  f"   Still current? {(still_current or {}).get(event.event_id)}" if still_current else
-                  f"   Still current? lodestar confirm-current {event.dataset}", ""]
-    how = (["the changed content), or, if it is still current, confirm it with its link (this counts as",
-            "an update)."] if still_current else
-           ["the changed content), or, if it is still current, have your portal operator confirm it with",
-            "the command shown (this counts as an update)."])
+                  f"   Still current? {still_current[event.event_id]}", ""]
     lines += ["To keep a dataset current, publish its new data at the usual address (the next harvest sees",
-              *how, *_REMINDER_FOOTER]
+              "the changed content), or, if it is still current, confirm it with its link (this counts as",
+              "an update).", *_REMINDER_FOOTER]
     return "\n".join(lines)

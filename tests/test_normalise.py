@@ -287,3 +287,12 @@ def test_characters_no_database_or_xml_holds_become_replacement_characters() -> 
     before = repr(record)
     normalise(record)
     assert repr(record) == before
+
+
+def test_first_unprintable_names_what_a_name_or_url_may_not_hold() -> None:
+    from vocab.text import first_unprintable
+
+    assert first_unprintable("leeds/trees") is None and first_unprintable("a b") is None
+    assert first_unprintable("a b", space=False) == " "
+    for bad in ("\x00", "\x07", "\u200b", "\ud800", "\uffff", "\u2028"):
+        assert first_unprintable(f"ok{bad}x") == bad, repr(bad)

@@ -23,6 +23,14 @@ def clean_text(value: str) -> str:
     return value.translate(_TABLE)
 
 
+def first_unprintable(value: str, *, space: bool = True) -> str | None:
+    """The first control, format, surrogate or unassigned character of `value` (and the first space,
+    unless `space`), or None: a name, filter or URL holding one is refused, not cleaned."""
+    if value.isprintable() and (space or " " not in value):
+        return None
+    return next(c for c in value if not c.isprintable() or (c == " " and not space))
+
+
 def clean_values(value: Any) -> Any:
     """`clean_text` through strings, lists, tuples and dicts (keys too); other values as they are."""
     if isinstance(value, str):
@@ -36,4 +44,4 @@ def clean_values(value: Any) -> Any:
     return value
 
 
-__all__ = ["REPLACEMENT", "clean_text", "clean_values"]
+__all__ = ["REPLACEMENT", "clean_text", "clean_values", "first_unprintable"]

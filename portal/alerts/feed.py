@@ -22,7 +22,7 @@ from portal.alerts.events import KINDS, view_of
 from portal.alerts.models import AlertEvent
 from portal.errors import UsageError
 from vocab.authority.match import theme as theme_concept
-from vocab.text import clean_text
+from vocab.text import clean_text, first_unprintable
 from vocab.uris import UriScheme
 
 #: Entries per feed page.
@@ -55,8 +55,8 @@ class FeedFilter:
         if kind is not None and kind not in KINDS:
             raise UsageError(f"kind: one of {', '.join(KINDS)}, not {kind!r}")
         for name, value in (("publisher", publisher), ("dataset", dataset)):
-            # printable and without spaces: no control character, surrogate or noncharacter reaches the feed's XML
-            if value is not None and (not value or len(value) > 201 or not value.isprintable() or " " in value):
+            # no control character, surrogate or noncharacter reaches the feed's XML
+            if value is not None and (len(value) > 201 or first_unprintable(value, space=False) is not None):
                 raise UsageError(f"{name}: {value!r} is not a publisher or dataset name")
         return cls(publisher or None, theme_iri, dataset or None, kind)
 

@@ -28,6 +28,7 @@ from portal.errors import NotFoundError, SourceUnavailableError, UsageError
 from portal.netguard import any_address, public_address_refusal, refused_address
 from vocab.authority import EU_AUTHORITY
 from vocab.authority.match import theme as eu_theme
+from vocab.text import first_unprintable
 from vocab.uris import slugify
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ def check_url(url: str, *, allow_private_addresses: bool) -> str:
 
 def _check_iri_characters(text: str, what: str) -> None:
     """Refuse spaces, control characters and noncharacters, which no URL or IRI holds (RFC 3986, 3987)."""
-    if not text.isprintable() or " " in text:
-        bad = next(c for c in text if not c.isprintable() or c == " ")
+    bad = first_unprintable(text, space=False)
+    if bad is not None:
         raise UsageError(f"{what} {text!r} holds {unicodedata.name(bad, f'U+{ord(bad):04X}')}, "
                          "which no URL may (percent-encode it)")
 
@@ -99,7 +100,7 @@ def _check_description(text: str) -> str:
     text = text.strip()
     if len(text) > MAX_DESCRIPTION_LENGTH:
         raise UsageError(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")
-    if not text.isprintable():
+    if first_unprintable(text) is not None:
         raise UsageError(f"description {text!r} holds control characters; give one line of text")
     return text
 

@@ -8,6 +8,7 @@ spread over two years. Measured, medians of several runs in one process:
 - Lodestar's evaluation (`portal.evaluation.evaluate_all`: one query, then columns);
 - a recorded evaluation where nothing changed (what `lodestar schedule` does every hour);
 - the first recorded evaluation, where every status is new (N history rows, the alert events);
+- `/freshness.json` pages as a watchdog asks for them (filters, paging), through the Flask app;
 - the way a portal would otherwise do it — HDX's freshness and our earlier watch alike: load every
   dataset as an ORM object and judge it in a Python loop (`portal.freshness.evaluate`), with the same
   verdicts (checked).
@@ -18,6 +19,7 @@ spread over two years. Measured, medians of several runs in one process:
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import statistics
 import sys
@@ -37,12 +39,16 @@ from portal.evaluation import FreshnessTable, evaluate_all
 from portal.freshness import evaluate
 from portal.instance import Instance
 from portal.watch import evaluate_freshness
+from portal.web import create_app
 from vocab.frequencies import normalise_frequency
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "RESULTS.md"
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 T = TypeVar("T")
+#: Requests of `/freshness.json` measured, with what each asks for.
+PAGES = {"": "the first page of 1,000, with the counts", "?publisher=town-007&status=overdue,delinquent":
+         "one publisher's late datasets", "?limit=10000&offset=50000": "a page of 10,000 from the middle"}
 
 #: Frequency spellings as catalogues write them (EU IRIs, ISO durations, labels, free text, junk).
 SPELLINGS: tuple[str | None, ...] = (
@@ -128,6 +134,14 @@ def bench(count: int, runs: int) -> list[str]:
             first_time = time.perf_counter() - start
             steady, again = timed(lambda: evaluate_freshness(instance, NOW), runs)
             assert not again.changed
+            client = create_app(instance=instance).test_client()
+
+            def page(query: str) -> int:
+                answer = client.get(f"/freshness.json{query}")
+                assert answer.status_code == 200, answer.get_data(as_text=True)
+                return len(answer.data)
+
+            pages = [(query, *timed(functools.partial(page, query), runs)) for query in PAGES]
         finally:
             instance.close()
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
@@ -147,6 +161,8 @@ def bench(count: int, runs: int) -> list[str]:
         f"| Lodestar: first recorded evaluation ({len(first.changed):,} statuses and {first.events:,} alert "
         f"events written in one transaction, the freshness graph replaced) | {first_time:.2f} s | "
         f"{first_time / ours:.1f}× |",
+        *(f"| `/freshness.json{query}` ({what}; {size / 1e3:,.0f} kB) | {took:.3f} s | {took / ours:.1f}× |"
+          for (query, took, size), what in zip(pages, PAGES.values())),
     ]
 
 
